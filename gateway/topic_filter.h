@@ -1,0 +1,39 @@
+#ifndef WEBHOOKGW_GATEWAY_TOPIC_FILTER_H_
+#define WEBHOOKGW_GATEWAY_TOPIC_FILTER_H_
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+
+namespace webhookgw {
+
+// An MQTT 5.0 topic filter (section 4.7), validated and split into levels
+// once, then matched against topic names many times. Immutable after Parse,
+// so one instance may be shared by any number of threads.
+class TopicFilter {
+ public:
+  // Validates `filter`: not empty, `#` only as the whole last level, `+` only
+  // as a whole level, no NUL. The error names what is wrong, e.g.
+  // `"a/#/b": '#' must be the last level`.
+  static absl::StatusOr<TopicFilter> Parse(std::string_view filter);
+
+  // Whether `topic` (a topic name, or for (un)subscribe events the filter
+  // being subscribed, compared literally level by level) matches. A wildcard
+  // in the first level never matches a topic starting with '$'; `a/#` also
+  // matches `a`.
+  bool Matches(std::string_view topic) const;
+
+  // The filter as written.
+  const std::string& text() const { return text_; }
+
+ private:
+  TopicFilter() = default;
+  std::string text_;
+  std::vector<std::string> levels_;
+};
+
+}  // namespace webhookgw
+
+#endif  // WEBHOOKGW_GATEWAY_TOPIC_FILTER_H_

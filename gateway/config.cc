@@ -1,0 +1,597 @@
+#include "gateway/config.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <initializer_list>
+#include <set>
+
+#include "absl/status/status.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
+#include "gateway/hocon.h"
+#include "gateway/topic_filter.h"
+
+namespace webhookgw {
+namespace {
+
+using hocon::Member;
+using hocon::Type;
+using hocon::Value;
+
+absl::Status Bad(const Value& v, absl::string_view path, absl::string_view message) {
+  return absl::InvalidArgumentError(absl::StrCat(v.Where(), ": ", path, ": ", message));
+}
+
+absl::Status Expected(const Value& v, absl::string_view path, absl::string_view what) {
+  return Bad(v, path, absl::StrCat("expected ", what, ", got ", hocon::Describe(v)));
+}
+
+std::string Child(absl::string_view path, absl::string_view key) {
+  return path.empty() ? std::string(key) : absl::StrCat(path, ".", key);
+}
+
+size_t EditDistance(absl::string_view a, absl::string_view b) {
+  std::vector<size_t> row(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    size_t diag = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      size_t up = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diag = up;
+    }
+  }
+  return row[b.size()];
+}
+
+// "unknown key", with the closest known key as a hint when one is close.
+absl::Status UnknownKey(const Member& m, absl::string_view path,
+                        std::initializer_list<absl::string_view> known) {
+  std::string message = "unknown key";
+  size_t best = 3;
+  absl::string_view hint;
+  if (m.key.size() < 64) {
+    for (absl::string_view k : known) {
+      size_t d = EditDistance(m.key, k);
+      if (d < best) {
+        best = d;
+        hint = k;
+      }
+    }
+  }
+  if (!hint.empty()) absl::StrAppend(&message, "; did you mean ", hint, "?");
+  return absl::InvalidArgumentError(
+      absl::StrCat(*m.value.file, ":", m.key_line, ": ", Child(path, m.key), ": ", message));
+}
+
+absl::Status Missing(const Value& obj, absl::string_view path, absl::string_view key) {
+  return Bad(obj, Child(path, key), "required key is missing");
+}
+
+absl::StatusOr<const Value*> Object(const Value& v, absl::string_view path) {
+  if (v.type != Type::kObject) return Expected(v, path, "an object");
+  return &v;
+}
+
+absl::StatusOr<std::string> String(const Value& v, absl::string_view path) {
+  if (v.type != Type::kString) return Expected(v, path, "a string");
+  return v.text;
+}
+
+// Numbers may come as strings too (HOCON converts, and `${VAR}` is a string).
+bool NumberText(const Value& v, absl::string_view* text) {
+  if (v.type != Type::kNumber && v.type != Type::kString) return false;
+  *text = absl::StripAsciiWhitespace(v.text);
+  return true;
+}
+
+absl::StatusOr<int64_t> Integer(const Value& v, absl::string_view path, int64_t lo, int64_t hi) {
+  std::string what = lo == 1   ? "a positive integer"
+                     : lo == 0 ? "a non-negative integer"
+                               : absl::StrCat("an integer from ", lo, " to ", hi);
+  absl::string_view text;
+  int64_t n;
+  if (!NumberText(v, &text) || !absl::SimpleAtoi(text, &n) || n < lo) {
+    return Expected(v, path, what);
+  }
+  if (n > hi) return Expected(v, path, absl::StrCat("an integer from ", lo, " to ", hi));
+  return n;
+}
+
+// Splits "250ms" into 250 and "ms"; false when there is no leading integer.
+bool SplitUnit(absl::string_view text, int64_t* n, absl::string_view* unit) {
+  size_t i = 0;
+  while (i < text.size() && text[i] >= '0' && text[i] <= '9') ++i;
+  if (i == 0 || i > 15) return false;
+  if (!absl::SimpleAtoi(text.substr(0, i), n)) return false;
+  *unit = absl::StripAsciiWhitespace(text.substr(i));
+  return true;
+}
+
+// A number is milliseconds; strings may carry a unit: ms, s, m, h.
+absl::StatusOr<absl::Duration> Duration(const Value& v, absl::string_view path, bool allow_zero) {
+  constexpr absl::string_view kWhat =
+      "a duration (milliseconds, or a string like \"250ms\", \"5s\", \"2m\", \"1h\")";
+  absl::string_view text;
+  int64_t n;
+  absl::string_view unit;
+  if (!NumberText(v, &text) || !SplitUnit(text, &n, &unit)) return Expected(v, path, kWhat);
+  absl::Duration d;
+  if (unit.empty() || unit == "ms") {
+    d = absl::Milliseconds(n);
+  } else if (unit == "s") {
+    d = absl::Seconds(n);
+  } else if (unit == "m") {
+    d = absl::Minutes(n);
+  } else if (unit == "h") {
+    d = absl::Hours(n);
+  } else {
+    return Expected(v, path, kWhat);
+  }
+  if (!allow_zero && d == absl::ZeroDuration()) {
+    return Expected(v, path, "a duration greater than zero");
+  }
+  return d;
+}
+
+// A number is bytes; strings may carry a unit: B, KB/MB/GB (powers of 1000)
+// or KiB/MiB/GiB (powers of 1024), as HOCON defines them.
+absl::StatusOr<int64_t> Size(const Value& v, absl::string_view path, int64_t lo) {
+  constexpr absl::string_view kWhat = "a size (bytes, or a string like \"64MiB\", \"512KB\")";
+  absl::string_view text;
+  int64_t n;
+  absl::string_view unit;
+  if (!NumberText(v, &text) || !SplitUnit(text, &n, &unit)) return Expected(v, path, kWhat);
+  int64_t scale;
+  if (unit.empty() || unit == "B") {
+    scale = 1;
+  } else if (unit == "KB" || unit == "kB") {
+    scale = 1000;
+  } else if (unit == "MB") {
+    scale = 1000 * 1000;
+  } else if (unit == "GB") {
+    scale = 1000 * 1000 * 1000;
+  } else if (unit == "KiB") {
+    scale = 1 << 10;
+  } else if (unit == "MiB") {
+    scale = 1 << 20;
+  } else if (unit == "GiB") {
+    scale = 1 << 30;
+  } else {
+    return Expected(v, path, kWhat);
+  }
+  constexpr int64_t kMax = int64_t{1} << 50;
+  if (n > kMax / scale) return Expected(v, path, "a size of at most 1PiB");
+  if (n * scale < lo) return Expected(v, path, lo == 1 ? "a size greater than zero" : kWhat);
+  return n * scale;
+}
+
+absl::Status ValidateUrl(const Value& v, absl::string_view path) {
+  absl::string_view url = v.text;
+  auto bad = [&](absl::string_view why) {
+    return Bad(v, path,
+               absl::StrCat("expected an http:// or https:// URL with a host, got ",
+                            hocon::Describe(v), " (", why, ")"));
+  };
+  for (char c : url) {
+    if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7F)
+      return bad("blank or control character");
+  }
+  absl::string_view rest;
+  std::string lower = absl::AsciiStrToLower(url.substr(0, 8));
+  if (absl::StartsWith(lower, "http://")) {
+    rest = url.substr(7);
+  } else if (absl::StartsWith(lower, "https://")) {
+    rest = url.substr(8);
+  } else {
+    return bad("unsupported scheme");
+  }
+  size_t end = rest.find_first_of("/?#");
+  absl::string_view authority = rest.substr(0, end);
+  if (authority.find('@') != absl::string_view::npos) return bad("user info is not supported");
+  absl::string_view host = authority;
+  absl::string_view port;
+  if (absl::StartsWith(authority, "[")) {
+    size_t close = authority.find(']');
+    if (close == absl::string_view::npos) return bad("unterminated IPv6 address");
+    host = authority.substr(0, close + 1);
+    absl::string_view after = authority.substr(close + 1);
+    if (!after.empty()) {
+      if (after[0] != ':') return bad("bad port");
+      port = after.substr(1);
+      if (port.empty()) return bad("bad port");
+    }
+    if (host.size() <= 2) return bad("no host");
+  } else {
+    size_t colon = authority.rfind(':');
+    if (colon != absl::string_view::npos) {
+      host = authority.substr(0, colon);
+      port = authority.substr(colon + 1);
+      if (port.empty()) return bad("bad port");
+    }
+    if (host.empty()) return bad("no host");
+    if (host.find(':') != absl::string_view::npos) return bad("bad host");
+  }
+  if (!port.empty()) {
+    int p;
+    if (port.size() > 5 || !std::all_of(port.begin(), port.end(), absl::ascii_isdigit) ||
+        !absl::SimpleAtoi(port, &p) || p < 1 || p > 65535) {
+      return bad("bad port");
+    }
+  }
+  return absl::OkStatus();
+}
+
+// "host:port", "[v6]:port" or ":port"; port 0 asks for any free port.
+absl::Status ValidateListen(const Value& v, absl::string_view path) {
+  absl::string_view s = v.text;
+  size_t colon = s.rfind(':');
+  absl::string_view port = colon == absl::string_view::npos ? "" : s.substr(colon + 1);
+  int p;
+  if (colon == absl::string_view::npos || port.empty() || port.size() > 5 ||
+      !std::all_of(port.begin(), port.end(), absl::ascii_isdigit) || !absl::SimpleAtoi(port, &p) ||
+      p > 65535 || s.find_first_of(" \t\r\n") != absl::string_view::npos) {
+    return Expected(v, path, "a listen address \"host:port\"");
+  }
+  absl::string_view host = s.substr(0, colon);
+  if (host.find(':') != absl::string_view::npos &&
+      !(absl::StartsWith(host, "[") && absl::EndsWith(host, "]"))) {
+    return Expected(v, path, "a listen address \"host:port\" (IPv6 hosts in brackets)");
+  }
+  return absl::OkStatus();
+}
+
+bool IsHeaderNameChar(char c) {
+  return absl::ascii_isalnum(c) ||
+         absl::string_view("!#$%&'*+-.^_`|~").find(c) != absl::string_view::npos;
+}
+
+absl::Status BindHeaders(const Value& v, absl::string_view path, WebhookConfig* out) {
+  absl::StatusOr<const Value*> obj = Object(v, path);
+  if (!obj.ok()) return obj.status();
+  for (const Member& m : v.members) {
+    std::string p = Child(path, m.key);
+    if (m.key.empty() || !std::all_of(m.key.begin(), m.key.end(), IsHeaderNameChar)) {
+      return Bad(m.value, p, "not a valid HTTP header name");
+    }
+    const Value& hv = m.value;
+    if (hv.type != Type::kString && hv.type != Type::kNumber && hv.type != Type::kBool) {
+      return Expected(hv, p, "a string");
+    }
+    if (hv.text.find_first_of(std::string("\r\n\0", 3)) != std::string::npos) {
+      return Bad(hv, p, "header values may not contain CR, LF or NUL");
+    }
+    out->headers.emplace_back(absl::AsciiStrToLower(m.key), hv.text);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status BindBody(const Value& v, absl::string_view path, BodyOptions* out) {
+  absl::StatusOr<const Value*> obj = Object(v, path);
+  if (!obj.ok()) return obj.status();
+  for (const Member& m : v.members) {
+    std::string p = Child(path, m.key);
+    const Value& mv = m.value;
+    if (m.key == "encoding") {
+      if (mv.type == Type::kString && mv.text == "plain") {
+        out->encoding = PayloadEncoding::kPlain;
+      } else if (mv.type == Type::kString && mv.text == "base64") {
+        out->encoding = PayloadEncoding::kBase64;
+      } else if (mv.type == Type::kString && mv.text == "base62") {
+        out->encoding = PayloadEncoding::kBase62;
+      } else {
+        return Expected(mv, p, "plain, base64 or base62");
+      }
+    } else if (m.key == "username_absent") {
+      if (mv.type == Type::kString && mv.text == "undefined") {
+        out->absent_username = AbsentUsername::kUndefined;
+      } else if (mv.type == Type::kNull || (mv.type == Type::kString && mv.text == "null")) {
+        out->absent_username = AbsentUsername::kNull;
+      } else {
+        return Expected(mv, p, "\"undefined\" or \"null\"");
+      }
+    } else if (m.key == "base62_max_bytes") {
+      absl::StatusOr<int64_t> n = Size(mv, p, 0);
+      if (!n.ok()) return n.status();
+      out->base62_max_bytes = static_cast<size_t>(*n);
+    } else {
+      return UnknownKey(m, path, {"encoding", "username_absent", "base62_max_bytes"});
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status BindRetry(const Value& v, absl::string_view path, RetryPolicy* out) {
+  absl::StatusOr<const Value*> obj = Object(v, path);
+  if (!obj.ok()) return obj.status();
+  for (const Member& m : v.members) {
+    std::string p = Child(path, m.key);
+    absl::StatusOr<absl::Duration> d;
+    if (m.key == "max_attempts") {
+      absl::StatusOr<int64_t> n = Integer(m.value, p, 1, 1000);
+      if (!n.ok()) return n.status();
+      out->max_attempts = static_cast<int>(*n);
+      continue;
+    }
+    if (m.key != "initial_backoff" && m.key != "max_backoff" && m.key != "max_age") {
+      return UnknownKey(m, path, {"max_attempts", "initial_backoff", "max_backoff", "max_age"});
+    }
+    d = Duration(m.value, p, /*allow_zero=*/false);
+    if (!d.ok()) return d.status();
+    if (m.key == "initial_backoff") out->initial_backoff = *d;
+    if (m.key == "max_backoff") out->max_backoff = *d;
+    if (m.key == "max_age") out->max_age = *d;
+  }
+  if (out->max_backoff < out->initial_backoff) {
+    return Bad(v, path, "max_backoff is shorter than initial_backoff");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status BindEvent(const Value& v, absl::string_view path, EventRule* out) {
+  absl::StatusOr<const Value*> obj = Object(v, path);
+  if (!obj.ok()) return obj.status();
+  out->where = v.Where();
+  const Value* event = nullptr;
+  const Value* topic = nullptr;
+  for (const Member& m : v.members) {
+    if (m.key == "event") {
+      event = &m.value;
+    } else if (m.key == "topic") {
+      topic = &m.value;
+    } else {
+      return UnknownKey(m, path, {"event", "topic"});
+    }
+  }
+  if (event == nullptr) return Missing(v, path, "event");
+  std::string event_path = Child(path, "event");
+  std::optional<EventKind> kind;
+  if (event->type == Type::kString) kind = EventKindFromName(event->text);
+  if (!kind) return Expected(*event, event_path, "an event name such as on_message_publish");
+  out->event = *kind;
+  if (topic == nullptr) return absl::OkStatus();
+
+  std::string topic_path = Child(path, "topic");
+  absl::StatusOr<std::string> text = String(*topic, topic_path);
+  if (!text.ok()) return text.status();
+  if (!KindHasTopic(*kind)) {
+    return Bad(*topic, topic_path,
+               absl::StrCat(std::string(EventName(*kind)), " events have no topic to filter on"));
+  }
+  absl::StatusOr<TopicFilter> filter = TopicFilter::Parse(*text);
+  if (!filter.ok()) {
+    return Bad(*topic, topic_path,
+               absl::StrCat("expected a valid topic filter, got ", hocon::Describe(*topic), " (",
+                            filter.status().message(), ")"));
+  }
+  out->topic = *text;
+  return absl::OkStatus();
+}
+
+absl::Status BindEvents(const Value& v, absl::string_view path, WebhookConfig* out) {
+  if (v.type != Type::kArray) return Expected(v, path, "an array of {event, topic} objects");
+  if (v.elements.empty()) return Expected(v, path, "at least one event rule");
+  for (size_t i = 0; i < v.elements.size(); ++i) {
+    EventRule rule;
+    absl::Status st = BindEvent(v.elements[i], absl::StrCat(path, "[", i, "]"), &rule);
+    if (!st.ok()) return st;
+    out->events.push_back(std::move(rule));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status BindTimeout(const Member& m, absl::string_view path, absl::Duration* out) {
+  absl::StatusOr<absl::Duration> d = Duration(m.value, Child(path, m.key), false);
+  if (!d.ok()) return d.status();
+  *out = *d;
+  return absl::OkStatus();
+}
+
+absl::Status BindWebhook(const Value& v, absl::string_view path, WebhookConfig* out) {
+  absl::StatusOr<const Value*> obj = Object(v, path);
+  if (!obj.ok()) return obj.status();
+  out->where = v.Where();
+  bool has_url = false;
+  bool has_events = false;
+  const Member* timeout = nullptr;
+  for (const Member& m : v.members) {
+    std::string p = Child(path, m.key);
+    const Value& mv = m.value;
+    absl::Status st;
+    if (m.key == "name") {
+      absl::StatusOr<std::string> s = String(mv, p);
+      if (!s.ok()) return s.status();
+      if (s->empty()) return Expected(mv, p, "a non-empty string");
+      out->name = *s;
+    } else if (m.key == "url") {
+      absl::StatusOr<std::string> s = String(mv, p);
+      if (!s.ok()) return s.status();
+      st = ValidateUrl(mv, p);
+      out->url = *s;
+      has_url = true;
+    } else if (m.key == "headers") {
+      st = BindHeaders(mv, p, out);
+    } else if (m.key == "body") {
+      st = BindBody(mv, p, &out->body);
+    } else if (m.key == "pool_size") {
+      absl::StatusOr<int64_t> n = Integer(mv, p, 1, 1024);
+      if (!n.ok()) return n.status();
+      out->pool_size = static_cast<int>(*n);
+    } else if (m.key == "cancel_timeout" || m.key == "request_timeout") {
+      if (timeout != nullptr) {
+        return Bad(mv, p,
+                   absl::StrCat("request_timeout and cancel_timeout are the same setting; ",
+                                "give only one"));
+      }
+      timeout = &m;
+      st = BindTimeout(m, path, &out->request_timeout);
+    } else if (m.key == "connect_timeout") {
+      st = BindTimeout(m, path, &out->connect_timeout);
+    } else if (m.key == "idle_timeout") {
+      st = BindTimeout(m, path, &out->idle_timeout);
+    } else if (m.key == "retry") {
+      st = BindRetry(mv, p, &out->retry);
+    } else if (m.key == "events") {
+      st = BindEvents(mv, p, out);
+      has_events = true;
+    } else {
+      return UnknownKey(m, path,
+                        {"name", "url", "headers", "body", "pool_size", "cancel_timeout",
+                         "request_timeout", "connect_timeout", "idle_timeout", "retry", "events"});
+    }
+    if (!st.ok()) return st;
+  }
+  if (!has_url) return Missing(v, path, "url");
+  if (!has_events) return Missing(v, path, "events");
+  return absl::OkStatus();
+}
+
+absl::Status BindOneOf(const Value& v, absl::string_view path,
+                       std::initializer_list<absl::string_view> allowed, std::string* out) {
+  for (absl::string_view a : allowed) {
+    if (v.type == Type::kString && v.text == a) {
+      *out = v.text;
+      return absl::OkStatus();
+    }
+  }
+  std::string what;
+  for (absl::string_view a : allowed) absl::StrAppend(&what, what.empty() ? "" : ", ", a);
+  return Expected(v, path, absl::StrCat("one of ", what));
+}
+
+absl::Status BindGateway(const Value& v, absl::string_view path, GatewaySettings* out) {
+  absl::StatusOr<const Value*> obj = Object(v, path);
+  if (!obj.ok()) return obj.status();
+  for (const Member& m : v.members) {
+    std::string p = Child(path, m.key);
+    const Value& mv = m.value;
+    absl::Status st;
+    absl::StatusOr<int64_t> n;
+    if (m.key == "grpc_listen" || m.key == "admin_listen") {
+      absl::StatusOr<std::string> s = String(mv, p);
+      if (!s.ok()) return s.status();
+      // An empty admin address turns the admin listener off.
+      if (!(m.key == "admin_listen" && s->empty())) st = ValidateListen(mv, p);
+      (m.key == "grpc_listen" ? out->grpc_listen : out->admin_listen) = *s;
+    } else if (m.key == "max_queue_events" || m.key == "max_batch_events") {
+      n = Integer(mv, p, 1, int64_t{1} << 40);
+      if (!n.ok()) return n.status();
+      (m.key == "max_queue_events" ? out->max_queue_events : out->max_batch_events) = *n;
+    } else if (m.key == "max_queue_bytes" || m.key == "max_event_bytes" ||
+               m.key == "dead_letter_max_bytes") {
+      n = Size(mv, p, 1);
+      if (!n.ok()) return n.status();
+      if (m.key == "max_queue_bytes") out->max_queue_bytes = *n;
+      if (m.key == "max_event_bytes") out->max_event_bytes = *n;
+      if (m.key == "dead_letter_max_bytes") out->dead_letter_max_bytes = *n;
+    } else if (m.key == "drain_grace") {
+      absl::StatusOr<absl::Duration> d = Duration(mv, p, /*allow_zero=*/true);
+      if (!d.ok()) return d.status();
+      out->drain_grace = *d;
+    } else if (m.key == "log_level") {
+      st = BindOneOf(mv, p, {"debug", "info", "warn", "error"}, &out->log_level);
+    } else if (m.key == "log_format") {
+      st = BindOneOf(mv, p, {"text", "json"}, &out->log_format);
+    } else if (m.key == "dead_letter_path") {
+      absl::StatusOr<std::string> s = String(mv, p);
+      if (!s.ok()) return s.status();
+      out->dead_letter_path = *s;
+    } else {
+      return UnknownKey(m, path,
+                        {"grpc_listen", "admin_listen", "max_queue_events", "max_queue_bytes",
+                         "max_event_bytes", "max_batch_events", "drain_grace", "log_level",
+                         "log_format", "dead_letter_path", "dead_letter_max_bytes"});
+    }
+    if (!st.ok()) return st;
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<Config> ParseConfig(std::string_view text, std::string_view std_filename) {
+  absl::string_view filename(std_filename.data(), std_filename.size());
+  absl::StatusOr<Value> root = hocon::Parse(text, std_filename);
+  if (!root.ok()) return root.status();
+
+  Config config;
+  const Value* webhook = nullptr;
+  const Value* webhooks = nullptr;
+  for (const Member& m : root->members) {
+    if (m.key == "webhook") {
+      webhook = &m.value;
+    } else if (m.key == "webhooks") {
+      webhooks = &m.value;
+    } else if (m.key == "gateway") {
+      absl::Status st = BindGateway(m.value, "gateway", &config.gateway);
+      if (!st.ok()) return st;
+    } else {
+      return UnknownKey(m, "", {"webhook", "webhooks", "gateway"});
+    }
+  }
+
+  // name -> the value to blame for a duplicate.
+  std::set<std::string> names;
+  auto add = [&](const Value& v, std::string path, std::string default_name) -> absl::Status {
+    WebhookConfig hook;
+    hook.name = std::move(default_name);
+    absl::Status st = BindWebhook(v, path, &hook);
+    if (!st.ok()) return st;
+    if (!names.insert(hook.name).second) {
+      const Value* name = v.Find("name");
+      return Bad(name != nullptr ? *name : v, Child(path, "name"),
+                 absl::StrCat("duplicate webhook name \"", hook.name, "\""));
+    }
+    config.webhooks.push_back(std::move(hook));
+    return absl::OkStatus();
+  };
+  if (webhook != nullptr) {
+    absl::Status st = add(*webhook, "webhook", "webhook");
+    if (!st.ok()) return st;
+  }
+  if (webhooks != nullptr) {
+    if (webhooks->type != Type::kArray) {
+      return Expected(*webhooks, "webhooks", "an array of webhook objects");
+    }
+    for (size_t i = 0; i < webhooks->elements.size(); ++i) {
+      std::string path = absl::StrCat("webhooks[", i, "]");
+      absl::Status st = add(webhooks->elements[i], path, path);
+      if (!st.ok()) return st;
+    }
+  }
+  if (config.webhooks.empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(filename, ": no webhook configured; expected a webhook { ... } block or a ",
+                     "non-empty webhooks = [ ... ] list"));
+  }
+  return config;
+}
+
+absl::StatusOr<Config> LoadConfigFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    return absl::NotFoundError(
+        absl::StrCat(path, ": cannot open config file: ", std::strerror(errno)));
+  }
+  std::string text;
+  char buf[65536];
+  while (in.read(buf, sizeof buf) || in.gcount() > 0) {
+    text.append(buf, static_cast<size_t>(in.gcount()));
+    if (text.size() > hocon::kMaxInputBytes) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(path, ": config file is larger than ", hocon::kMaxInputBytes, " bytes"));
+    }
+  }
+  if (in.bad()) {
+    return absl::InvalidArgumentError(absl::StrCat(path, ": cannot read config file"));
+  }
+  return ParseConfig(text, path);
+}
+
+}  // namespace webhookgw

@@ -155,6 +155,7 @@ void Endpoint::WorkerLoop() {
     response = httplib::Response();
     httplib::Error error = httplib::Error::Success;
     Attempt attempt;
+    const absl::Time sent = absl::Now();
     if (client->send(request, response, error)) {
       attempt.status = response.status;
       if (response.has_header("Retry-After")) {
@@ -165,6 +166,12 @@ void Endpoint::WorkerLoop() {
       attempt.error = httplib::to_string(error);
     }
     last_used = absl::Now();
+    metrics_->request_seconds.Observe(absl::ToDoubleSeconds(last_used - sent));
+    if (ClassifyStatus(attempt.status) == AttemptOutcome::kDelivered) {
+      absl::Time event_time = absl::FromUnixSeconds(job->event.time().seconds()) +
+                              absl::Nanoseconds(job->event.time().nanos());
+      metrics_->end_to_end_seconds.Observe(absl::ToDoubleSeconds(last_used - event_time));
+    }
     metrics_->responses[StatusClass(attempt.status)].fetch_add(1, std::memory_order_relaxed);
     job.reset();
     Finish(key, attempt);

@@ -14,6 +14,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "gateway/admin_server.h"
 #include "gateway/config.h"
 #include "gateway/event_stream.h"
 #include "gateway/gateway.h"
@@ -101,8 +102,22 @@ int Run(const std::string& path) {
   server->GetHealthCheckService()->SetServingStatus(kServiceName, true);
   std::string listen = config->gateway.grpc_listen;
   listen = absl::StrCat(listen.substr(0, listen.rfind(':')), ":", port);
+
+  AdminServer admin(gateway->get());
+  std::string admin_listen = "off";
+  if (!config->gateway.admin_listen.empty()) {
+    absl::Status started = admin.Start(config->gateway.admin_listen);
+    if (!started.ok()) {
+      WGW_LOG(kError, kComponent, "cannot start",
+              "error=", LogQuote(std::string(started.message())));
+      return 1;
+    }
+    admin_listen = config->gateway.admin_listen;
+    admin_listen = absl::StrCat(admin_listen.substr(0, admin_listen.rfind(':')), ":", admin.port());
+  }
+  admin.set_ready(true);
   WGW_LOG(kInfo, kComponent, "started", "version=" WEBHOOKGW_VERSION, " grpc_listen=", listen,
-          " webhooks=", config->webhooks.size());
+          " admin_listen=", admin_listen, " webhooks=", config->webhooks.size());
 
   int signal_number = 0;
   sigwait(&signals, &signal_number);

@@ -13,6 +13,29 @@ namespace webhookgw {
 using Counter = std::atomic<uint64_t>;
 using Gauge = std::atomic<int64_t>;
 
+// A latency histogram with fixed buckets (seconds), lock-free to observe.
+class Histogram {
+ public:
+  // Upper bounds in seconds, from 1 ms to 60 s; +Inf is implicit.
+  static constexpr std::array<double, 14> kBounds = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
+                                                     0.25,  0.5,    1,     2.5,  5,     10,   60};
+
+  void Observe(double seconds) {
+    size_t i = 0;
+    while (i < kBounds.size() && seconds > kBounds[i]) ++i;
+    buckets_[i].fetch_add(1, std::memory_order_relaxed);
+    sum_micros_.fetch_add(static_cast<uint64_t>(seconds > 0 ? seconds * 1e6 : 0),
+                          std::memory_order_relaxed);
+  }
+  // Count in bucket i alone (not cumulative); i == kBounds.size() is +Inf.
+  uint64_t bucket(size_t i) const { return buckets_[i].load(std::memory_order_relaxed); }
+  double sum_seconds() const { return sum_micros_.load(std::memory_order_relaxed) / 1e6; }
+
+ private:
+  std::array<Counter, kBounds.size() + 1> buckets_{};
+  Counter sum_micros_{0};
+};
+
 // Counters of one webhook endpoint. Plain atomics: written on the delivery
 // path with relaxed increments, read by the metrics exporter.
 struct EndpointMetrics {
@@ -22,8 +45,10 @@ struct EndpointMetrics {
   Counter retries{0};        // attempts after the first
   // Responses by status class: index 0 for "no response", 1..5 for 1xx..5xx.
   std::array<Counter, 6> responses{};
-  Gauge queued{0};       // events waiting in this endpoint's lanes
-  Gauge connections{0};  // open connections (approximate)
+  Histogram request_seconds;     // one HTTP attempt, any outcome
+  Histogram end_to_end_seconds;  // event time to its 2xx
+  Gauge queued{0};               // events waiting in this endpoint's lanes
+  Gauge connections{0};          // open connections (approximate)
 };
 
 // Gateway-wide counters.

@@ -74,9 +74,9 @@ absl::Status Missing(const Value& obj, absl::string_view path, absl::string_view
   return Bad(obj, Child(path, key), "required key is missing");
 }
 
-absl::StatusOr<const Value*> Object(const Value& v, absl::string_view path) {
+absl::Status ExpectObject(const Value& v, absl::string_view path) {
   if (v.type != Type::kObject) return Expected(v, path, "an object");
-  return &v;
+  return absl::OkStatus();
 }
 
 absl::StatusOr<std::string> String(const Value& v, absl::string_view path) {
@@ -253,8 +253,7 @@ bool IsHeaderNameChar(char c) {
 }
 
 absl::Status BindHeaders(const Value& v, absl::string_view path, WebhookConfig* out) {
-  absl::StatusOr<const Value*> obj = Object(v, path);
-  if (!obj.ok()) return obj.status();
+  if (absl::Status st = ExpectObject(v, path); !st.ok()) return st;
   for (const Member& m : v.members) {
     std::string p = Child(path, m.key);
     if (m.key.empty() || !std::all_of(m.key.begin(), m.key.end(), IsHeaderNameChar)) {
@@ -267,14 +266,24 @@ absl::Status BindHeaders(const Value& v, absl::string_view path, WebhookConfig* 
     if (hv.text.find_first_of(std::string("\r\n\0", 3)) != std::string::npos) {
       return Bad(hv, p, "header values may not contain CR, LF or NUL");
     }
-    out->headers.emplace_back(absl::AsciiStrToLower(m.key), hv.text);
+    std::string name = absl::AsciiStrToLower(m.key);
+    // These frame the request; the HTTP client owns them.
+    if (name == "content-length" || name == "transfer-encoding" || name == "host" ||
+        name == "connection") {
+      return Bad(hv, p, "this header is set by the gateway and cannot be configured");
+    }
+    for (const auto& [existing, value] : out->headers) {
+      if (existing == name) {
+        return Bad(hv, p, "duplicate header (header names are case-insensitive)");
+      }
+    }
+    out->headers.emplace_back(std::move(name), hv.text);
   }
   return absl::OkStatus();
 }
 
 absl::Status BindBody(const Value& v, absl::string_view path, BodyOptions* out) {
-  absl::StatusOr<const Value*> obj = Object(v, path);
-  if (!obj.ok()) return obj.status();
+  if (absl::Status st = ExpectObject(v, path); !st.ok()) return st;
   for (const Member& m : v.members) {
     std::string p = Child(path, m.key);
     const Value& mv = m.value;
@@ -308,8 +317,7 @@ absl::Status BindBody(const Value& v, absl::string_view path, BodyOptions* out) 
 }
 
 absl::Status BindRetry(const Value& v, absl::string_view path, RetryPolicy* out) {
-  absl::StatusOr<const Value*> obj = Object(v, path);
-  if (!obj.ok()) return obj.status();
+  if (absl::Status st = ExpectObject(v, path); !st.ok()) return st;
   for (const Member& m : v.members) {
     std::string p = Child(path, m.key);
     absl::StatusOr<absl::Duration> d;
@@ -335,8 +343,7 @@ absl::Status BindRetry(const Value& v, absl::string_view path, RetryPolicy* out)
 }
 
 absl::Status BindEvent(const Value& v, absl::string_view path, EventRule* out) {
-  absl::StatusOr<const Value*> obj = Object(v, path);
-  if (!obj.ok()) return obj.status();
+  if (absl::Status st = ExpectObject(v, path); !st.ok()) return st;
   out->where = v.Where();
   const Value* event = nullptr;
   const Value* topic = nullptr;
@@ -394,8 +401,7 @@ absl::Status BindTimeout(const Member& m, absl::string_view path, absl::Duration
 }
 
 absl::Status BindWebhook(const Value& v, absl::string_view path, WebhookConfig* out) {
-  absl::StatusOr<const Value*> obj = Object(v, path);
-  if (!obj.ok()) return obj.status();
+  if (absl::Status st = ExpectObject(v, path); !st.ok()) return st;
   out->where = v.Where();
   bool has_url = false;
   bool has_events = false;
@@ -466,8 +472,7 @@ absl::Status BindOneOf(const Value& v, absl::string_view path,
 }
 
 absl::Status BindGateway(const Value& v, absl::string_view path, GatewaySettings* out) {
-  absl::StatusOr<const Value*> obj = Object(v, path);
-  if (!obj.ok()) return obj.status();
+  if (absl::Status st = ExpectObject(v, path); !st.ok()) return st;
   for (const Member& m : v.members) {
     std::string p = Child(path, m.key);
     const Value& mv = m.value;
@@ -509,6 +514,9 @@ absl::Status BindGateway(const Value& v, absl::string_view path, GatewaySettings
                          "log_format", "dead_letter_path", "dead_letter_max_bytes"});
     }
     if (!st.ok()) return st;
+  }
+  if (out->max_event_bytes > out->max_queue_bytes) {
+    return Bad(v, path, "max_event_bytes is larger than max_queue_bytes");
   }
   return absl::OkStatus();
 }

@@ -334,6 +334,20 @@ TEST(ConfigErrorTest, BadHeader) {
             "gw.conf:3: webhook.headers.x-a: header values may not contain CR, LF or NUL");
 }
 
+TEST(ConfigErrorTest, ReservedAndDuplicateHeaders) {
+  EXPECT_EQ(ErrorOf(Hook("headers.Content-Length = \"5\"")),
+            "gw.conf:3: webhook.headers.Content-Length: this header is set by the gateway and "
+            "cannot be configured");
+  EXPECT_EQ(ErrorOf(Hook("headers { X-A = \"1\", x-a = \"2\" }")),
+            "gw.conf:3: webhook.headers.x-a: duplicate header (header names are "
+            "case-insensitive)");
+}
+
+TEST(ConfigErrorTest, EventLargerThanQueue) {
+  EXPECT_EQ(ErrorOf("gateway {\n  max_queue_bytes = 1KiB\n  max_event_bytes = 2KiB\n}"),
+            "gw.conf:1: gateway: max_event_bytes is larger than max_queue_bytes");
+}
+
 TEST(LoadConfigFileTest, MissingFileNamesThePath) {
   absl::StatusOr<Config> config = LoadConfigFile("/nonexistent/dir/gw.conf");
   ASSERT_FALSE(config.ok());

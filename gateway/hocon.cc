@@ -570,7 +570,6 @@ void Merge(Value* into, Value v) {
       into->members.push_back(std::move(m));
     } else {
       Member& existing = into->members[it->second];
-      existing.key_line = m.key_line;
       Merge(&existing.value, std::move(m.value));
     }
   }
@@ -600,7 +599,6 @@ absl::Status Parser::Assign(Value* obj, const std::vector<std::string>& path, in
       continue;
     }
     Member& existing = cur->members[it->second];
-    existing.key_line = key_line;
     if (last) {
       Merge(&existing.value, std::move(v));
     } else if (existing.value.type != Type::kObject) {

@@ -521,6 +521,39 @@ absl::Status BindGateway(const Value& v, absl::string_view path, GatewaySettings
   return absl::OkStatus();
 }
 
+// Binds NanoMQ's `webhook` block first, then the `webhooks` list; either
+// may be null. Names must be unique over both.
+absl::Status BindWebhooks(const Value* webhook, const Value* webhooks,
+                          std::vector<WebhookConfig>* out) {
+  std::set<std::string> names;
+  auto add = [&](const Value& v, const std::string& path) -> absl::Status {
+    WebhookConfig hook;
+    hook.name = path;
+    absl::Status st = BindWebhook(v, path, &hook);
+    if (!st.ok()) return st;
+    if (!names.insert(hook.name).second) {
+      const Value* name = v.Find("name");
+      return Bad(name != nullptr ? *name : v, Child(path, "name"),
+                 absl::StrCat("duplicate webhook name \"", hook.name, "\""));
+    }
+    out->push_back(std::move(hook));
+    return absl::OkStatus();
+  };
+  if (webhook != nullptr) {
+    absl::Status st = add(*webhook, "webhook");
+    if (!st.ok()) return st;
+  }
+  if (webhooks == nullptr) return absl::OkStatus();
+  if (webhooks->type != Type::kArray) {
+    return Expected(*webhooks, "webhooks", "an array of webhook objects");
+  }
+  for (size_t i = 0; i < webhooks->elements.size(); ++i) {
+    absl::Status st = add(webhooks->elements[i], absl::StrCat("webhooks[", i, "]"));
+    if (!st.ok()) return st;
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::StatusOr<Config> ParseConfig(std::string_view text, std::string_view std_filename) {
@@ -544,35 +577,8 @@ absl::StatusOr<Config> ParseConfig(std::string_view text, std::string_view std_f
     }
   }
 
-  // name -> the value to blame for a duplicate.
-  std::set<std::string> names;
-  auto add = [&](const Value& v, std::string path, std::string default_name) -> absl::Status {
-    WebhookConfig hook;
-    hook.name = std::move(default_name);
-    absl::Status st = BindWebhook(v, path, &hook);
-    if (!st.ok()) return st;
-    if (!names.insert(hook.name).second) {
-      const Value* name = v.Find("name");
-      return Bad(name != nullptr ? *name : v, Child(path, "name"),
-                 absl::StrCat("duplicate webhook name \"", hook.name, "\""));
-    }
-    config.webhooks.push_back(std::move(hook));
-    return absl::OkStatus();
-  };
-  if (webhook != nullptr) {
-    absl::Status st = add(*webhook, "webhook", "webhook");
-    if (!st.ok()) return st;
-  }
-  if (webhooks != nullptr) {
-    if (webhooks->type != Type::kArray) {
-      return Expected(*webhooks, "webhooks", "an array of webhook objects");
-    }
-    for (size_t i = 0; i < webhooks->elements.size(); ++i) {
-      std::string path = absl::StrCat("webhooks[", i, "]");
-      absl::Status st = add(webhooks->elements[i], path, path);
-      if (!st.ok()) return st;
-    }
-  }
+  absl::Status st = BindWebhooks(webhook, webhooks, &config.webhooks);
+  if (!st.ok()) return st;
   if (config.webhooks.empty()) {
     return absl::InvalidArgumentError(
         absl::StrCat(filename, ": no webhook configured; expected a webhook { ... } block or a ",
@@ -589,6 +595,7 @@ absl::StatusOr<Config> LoadConfigFile(const std::string& path) {
   }
   std::string text;
   char buf[65536];
+  errno = 0;
   while (in.read(buf, sizeof buf) || in.gcount() > 0) {
     text.append(buf, static_cast<size_t>(in.gcount()));
     if (text.size() > hocon::kMaxInputBytes) {
@@ -597,7 +604,8 @@ absl::StatusOr<Config> LoadConfigFile(const std::string& path) {
     }
   }
   if (in.bad()) {
-    return absl::InvalidArgumentError(absl::StrCat(path, ": cannot read config file"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(path, ": cannot read config file: ", std::strerror(errno)));
   }
   return ParseConfig(text, path);
 }

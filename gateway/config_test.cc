@@ -278,6 +278,13 @@ TEST(ConfigErrorTest, DuplicateWebhookNames) {
             "gw.conf:3: webhooks[1].name: duplicate webhook name \"a\"");
 }
 
+TEST(ConfigErrorTest, WebhooksMustBeAnArray) {
+  EXPECT_EQ(ErrorOf("\nwebhooks { url = \"http://h\" }"),
+            "gw.conf:2: webhooks: expected an array of webhook objects, got an object");
+  EXPECT_EQ(ErrorOf("webhooks = [\n  \"http://h\"\n]"),
+            "gw.conf:2: webhooks[0]: expected an object, got \"http://h\"");
+}
+
 TEST(ConfigErrorTest, NoWebhooks) {
   EXPECT_EQ(ErrorOf("gateway { log_level = warn }\n"),
             "gw.conf: no webhook configured; expected a webhook { ... } block or a non-empty "
@@ -353,6 +360,13 @@ TEST(LoadConfigFileTest, MissingFileNamesThePath) {
   ASSERT_FALSE(config.ok());
   EXPECT_EQ(config.status().message(),
             "/nonexistent/dir/gw.conf: cannot open config file: No such file or directory");
+}
+
+TEST(LoadConfigFileTest, DirectoryIsRefused) {
+  absl::StatusOr<Config> config = LoadConfigFile(::testing::TempDir());
+  ASSERT_FALSE(config.ok());
+  EXPECT_EQ(config.status().message(),
+            ::testing::TempDir() + ": cannot read config file: Is a directory");
 }
 
 TEST(LoadConfigFileTest, ReadsAFile) {

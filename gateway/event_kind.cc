@@ -28,19 +28,32 @@ std::optional<EventKind> EventKindFromName(std::string_view name) {
 std::optional<EventKind> KindOf(const v1::Event& event) {
   using E = v1::Event;
   switch (event.kind_case()) {
-    case E::kClientConnect: return EventKind::kClientConnect;
-    case E::kClientConnack: return EventKind::kClientConnack;
-    case E::kClientConnected: return EventKind::kClientConnected;
-    case E::kClientDisconnected: return EventKind::kClientDisconnected;
-    case E::kClientSubscribe: return EventKind::kClientSubscribe;
-    case E::kClientUnsubscribe: return EventKind::kClientUnsubscribe;
-    case E::kSessionSubscribed: return EventKind::kSessionSubscribed;
-    case E::kSessionUnsubscribed: return EventKind::kSessionUnsubscribed;
-    case E::kSessionTerminated: return EventKind::kSessionTerminated;
-    case E::kMessagePublish: return EventKind::kMessagePublish;
-    case E::kMessageDelivered: return EventKind::kMessageDelivered;
-    case E::kMessageAcked: return EventKind::kMessageAcked;
-    case E::KIND_NOT_SET: break;
+    case E::kClientConnect:
+      return EventKind::kClientConnect;
+    case E::kClientConnack:
+      return EventKind::kClientConnack;
+    case E::kClientConnected:
+      return EventKind::kClientConnected;
+    case E::kClientDisconnected:
+      return EventKind::kClientDisconnected;
+    case E::kClientSubscribe:
+      return EventKind::kClientSubscribe;
+    case E::kClientUnsubscribe:
+      return EventKind::kClientUnsubscribe;
+    case E::kSessionSubscribed:
+      return EventKind::kSessionSubscribed;
+    case E::kSessionUnsubscribed:
+      return EventKind::kSessionUnsubscribed;
+    case E::kSessionTerminated:
+      return EventKind::kSessionTerminated;
+    case E::kMessagePublish:
+      return EventKind::kMessagePublish;
+    case E::kMessageDelivered:
+      return EventKind::kMessageDelivered;
+    case E::kMessageAcked:
+      return EventKind::kMessageAcked;
+    case E::KIND_NOT_SET:
+      break;
   }
   return std::nullopt;
 }
@@ -63,33 +76,54 @@ bool KindHasTopic(EventKind kind) {
 std::string_view TopicOf(const v1::Event& event) {
   using E = v1::Event;
   switch (event.kind_case()) {
-    case E::kClientSubscribe: return event.client_subscribe().topic();
-    case E::kClientUnsubscribe: return event.client_unsubscribe().topic();
-    case E::kSessionSubscribed: return event.session_subscribed().topic();
-    case E::kSessionUnsubscribed: return event.session_unsubscribed().topic();
-    case E::kMessagePublish: return event.message_publish().topic();
-    case E::kMessageDelivered: return event.message_delivered().topic();
-    case E::kMessageAcked: return event.message_acked().topic();
-    default: return {};
+    case E::kClientSubscribe:
+      return event.client_subscribe().topic();
+    case E::kClientUnsubscribe:
+      return event.client_unsubscribe().topic();
+    case E::kSessionSubscribed:
+      return event.session_subscribed().topic();
+    case E::kSessionUnsubscribed:
+      return event.session_unsubscribed().topic();
+    case E::kMessagePublish:
+      return event.message_publish().topic();
+    case E::kMessageDelivered:
+      return event.message_delivered().topic();
+    case E::kMessageAcked:
+      return event.message_acked().topic();
+    default:
+      return {};
   }
 }
 
 std::string_view ClientIdOf(const v1::Event& event) {
   using E = v1::Event;
   switch (event.kind_case()) {
-    case E::kClientConnect: return event.client_connect().clientid();
-    case E::kClientConnack: return event.client_connack().clientid();
-    case E::kClientConnected: return event.client_connected().clientid();
-    case E::kClientDisconnected: return event.client_disconnected().clientid();
-    case E::kClientSubscribe: return event.client_subscribe().clientid();
-    case E::kClientUnsubscribe: return event.client_unsubscribe().clientid();
-    case E::kSessionSubscribed: return event.session_subscribed().clientid();
-    case E::kSessionUnsubscribed: return event.session_unsubscribed().clientid();
-    case E::kSessionTerminated: return event.session_terminated().clientid();
-    case E::kMessagePublish: return event.message_publish().from_client_id();
-    case E::kMessageDelivered: return event.message_delivered().clientid();
-    case E::kMessageAcked: return event.message_acked().clientid();
-    case E::KIND_NOT_SET: break;
+    case E::kClientConnect:
+      return event.client_connect().clientid();
+    case E::kClientConnack:
+      return event.client_connack().clientid();
+    case E::kClientConnected:
+      return event.client_connected().clientid();
+    case E::kClientDisconnected:
+      return event.client_disconnected().clientid();
+    case E::kClientSubscribe:
+      return event.client_subscribe().clientid();
+    case E::kClientUnsubscribe:
+      return event.client_unsubscribe().clientid();
+    case E::kSessionSubscribed:
+      return event.session_subscribed().clientid();
+    case E::kSessionUnsubscribed:
+      return event.session_unsubscribed().clientid();
+    case E::kSessionTerminated:
+      return event.session_terminated().clientid();
+    case E::kMessagePublish:
+      return event.message_publish().from_client_id();
+    case E::kMessageDelivered:
+      return event.message_delivered().clientid();
+    case E::kMessageAcked:
+      return event.message_acked().clientid();
+    case E::KIND_NOT_SET:
+      break;
   }
   return {};
 }

@@ -3,7 +3,6 @@
 
 #include <string>
 #include <string_view>
-#include <vector>
 
 #include "absl/status/statusor.h"
 
@@ -31,7 +30,11 @@ class TopicFilter {
  private:
   TopicFilter() = default;
   std::string text_;
-  std::vector<std::string> levels_;
+  // Matching walks text_ and the topic side by side, so it needs no split
+  // copy of the levels and never allocates. These two flags let the common
+  // cases skip the walk or reject early.
+  bool has_wildcard_ = false;
+  bool first_level_wildcard_ = false;
 };
 
 }  // namespace webhookgw

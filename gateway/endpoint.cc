@@ -1,0 +1,221 @@
+#include "gateway/endpoint.h"
+
+#include <httplib.h>
+
+#include <algorithm>
+#include <chrono>
+
+#include "absl/random/random.h"
+#include "absl/strings/str_cat.h"
+#include "gateway/body.h"
+#include "gateway/log.h"
+#include "gateway/retry.h"
+
+namespace webhookgw {
+namespace {
+
+constexpr char kComponent[] = "delivery";
+
+std::chrono::microseconds ToChrono(absl::Duration d) {
+  return std::chrono::microseconds(absl::ToInt64Microseconds(d));
+}
+
+int StatusClass(int status) { return status >= 100 && status < 600 ? status / 100 : 0; }
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Endpoint>> Endpoint::Create(const WebhookConfig& config,
+                                                           DeadLetterWriter* dead_letters,
+                                                           EndpointMetrics* metrics) {
+  absl::StatusOr<WebhookUrl> url = ParseWebhookUrl(config.url);
+  if (!url.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(config.where, ": ", config.name, ".url: ", url.status().message()));
+  }
+  return std::unique_ptr<Endpoint>(new Endpoint(config, *std::move(url), dead_letters, metrics));
+}
+
+Endpoint::Endpoint(WebhookConfig config, WebhookUrl url, DeadLetterWriter* dead_letters,
+                   EndpointMetrics* metrics)
+    : config_(std::move(config)),
+      url_(std::move(url)),
+      dead_letters_(dead_letters),
+      metrics_(metrics) {}
+
+Endpoint::~Endpoint() { Stop(absl::Now()); }
+
+void Endpoint::Start() {
+  for (int i = 0; i < config_.pool_size; ++i) {
+    threads_.emplace_back([this] { WorkerLoop(); });
+  }
+}
+
+void Endpoint::Enqueue(std::shared_ptr<Job> job) {
+  std::string key(ClientIdOf(job->event));
+  metrics_->queued.fetch_add(1, std::memory_order_relaxed);
+  absl::MutexLock lock(&mu_);
+  auto [it, inserted] = lanes_.try_emplace(key);
+  it->second.jobs.push_back(std::move(job));
+  // A lane that already had jobs is either ready, in flight or waiting; it
+  // picks the new job up in its turn.
+  if (inserted) {
+    ready_.push_back(std::move(key));
+    work_cv_.Signal();
+  }
+}
+
+void Endpoint::Stop(absl::Time deadline) {
+  {
+    absl::MutexLock lock(&mu_);
+    stopping_ = true;
+    stop_deadline_ = std::min(stop_deadline_, deadline);
+    work_cv_.SignalAll();
+  }
+  for (std::thread& t : threads_) t.join();
+  threads_.clear();
+}
+
+bool Endpoint::NextJob(std::string* key, std::shared_ptr<Job>* job, int* attempt) {
+  absl::MutexLock lock(&mu_);
+  while (true) {
+    absl::Time now = absl::Now();
+    if (stopping_ && now >= stop_deadline_) return false;
+    while (!waiting_.empty() && waiting_.top().due <= now) {
+      ready_.push_back(waiting_.top().key);
+      waiting_.pop();
+    }
+    if (!ready_.empty()) break;
+    if (stopping_ && waiting_.empty()) return false;
+    absl::Time wake = stopping_ ? stop_deadline_ : absl::InfiniteFuture();
+    if (!waiting_.empty()) wake = std::min(wake, waiting_.top().due);
+    // Idle workers wake up now and then so that their idle connections can
+    // be closed.
+    wake = std::min(wake, now + config_.idle_timeout);
+    work_cv_.WaitWithDeadline(&mu_, wake);
+    if (absl::Now() >= now + config_.idle_timeout && ready_.empty()) return true;
+  }
+  *key = std::move(ready_.front());
+  ready_.pop_front();
+  Lane& lane = lanes_[*key];
+  *job = lane.jobs.front();
+  if (lane.attempts == 0) lane.first_attempt = absl::Now();
+  *attempt = ++lane.attempts;
+  return true;
+}
+
+void Endpoint::WorkerLoop() {
+  std::unique_ptr<httplib::Client> client;
+  absl::Time last_used = absl::Now();
+  httplib::Request request;
+  request.method = "POST";
+  request.path = url_.target;
+  for (const auto& [name, value] : config_.headers) request.headers.emplace(name, value);
+  if (request.headers.find("User-Agent") == request.headers.end()) {
+    request.headers.emplace("User-Agent", "webhookgw/" WEBHOOKGW_VERSION);
+  }
+  httplib::Response response;
+
+  while (true) {
+    std::string key;
+    std::shared_ptr<Job> job;
+    int attempt_number = 0;
+    if (!NextJob(&key, &job, &attempt_number)) break;
+    if (job == nullptr) {
+      // Woke up idle: drop a connection nobody used for idle_timeout.
+      if (client != nullptr && absl::Now() - last_used >= config_.idle_timeout) {
+        client.reset();
+        metrics_->connections.fetch_sub(1, std::memory_order_relaxed);
+      }
+      continue;
+    }
+    if (client == nullptr) {
+      client = std::make_unique<httplib::Client>(url_.origin);
+      client->set_keep_alive(true);
+      client->set_follow_location(false);
+      client->set_connection_timeout(ToChrono(config_.connect_timeout));
+      client->set_read_timeout(ToChrono(config_.request_timeout));
+      client->set_write_timeout(ToChrono(config_.request_timeout));
+      metrics_->connections.fetch_add(1, std::memory_order_relaxed);
+    }
+    if (attempt_number > 1) metrics_->retries.fetch_add(1, std::memory_order_relaxed);
+
+    request.body.clear();
+    RenderBody(job->event, config_.body, &request.body);
+    response = httplib::Response();
+    httplib::Error error = httplib::Error::Success;
+    Attempt attempt;
+    if (client->send(request, response, error)) {
+      attempt.status = response.status;
+      if (response.has_header("Retry-After")) {
+        attempt.retry_after =
+            ParseRetryAfter(response.get_header_value("Retry-After"), absl::Now());
+      }
+    } else {
+      attempt.error = httplib::to_string(error);
+    }
+    last_used = absl::Now();
+    metrics_->responses[StatusClass(attempt.status)].fetch_add(1, std::memory_order_relaxed);
+    job.reset();
+    Finish(key, attempt);
+  }
+  if (client != nullptr) metrics_->connections.fetch_sub(1, std::memory_order_relaxed);
+}
+
+void Endpoint::Finish(const std::string& key, const Attempt& attempt) {
+  thread_local absl::BitGen rng;
+  std::shared_ptr<Job> done;
+  std::string give_up_reason;
+  int attempts = 0;
+  int last_status = attempt.status;
+  {
+    absl::MutexLock lock(&mu_);
+    Lane& lane = lanes_[key];
+    lane.last_status = attempt.status;
+    AttemptOutcome outcome = ClassifyStatus(attempt.status);
+    if (outcome == AttemptOutcome::kRetry) {
+      absl::Duration delay = RetryDelay(config_.retry, lane.attempts, attempt.retry_after, rng);
+      absl::Time due = absl::Now() + delay;
+      if (lane.attempts < config_.retry.max_attempts &&
+          due - lane.first_attempt <= config_.retry.max_age) {
+        waiting_.push(Waiting{due, key});
+        work_cv_.Signal();
+        return;
+      }
+      give_up_reason =
+          lane.attempts >= config_.retry.max_attempts ? "attempts exhausted" : "max age exceeded";
+    } else if (outcome == AttemptOutcome::kFinal) {
+      give_up_reason = absl::StrCat("status ", attempt.status);
+    }
+    done = std::move(lane.jobs.front());
+    lane.jobs.pop_front();
+    attempts = lane.attempts;
+    lane.attempts = 0;
+    if (lane.jobs.empty()) {
+      lanes_.erase(key);
+    } else {
+      ready_.push_back(key);
+      work_cv_.Signal();
+    }
+  }
+  metrics_->queued.fetch_sub(1, std::memory_order_relaxed);
+  if (give_up_reason.empty()) {
+    metrics_->delivered.fetch_add(1, std::memory_order_relaxed);
+  } else {
+    metrics_->dead_lettered.fetch_add(1, std::memory_order_relaxed);
+    std::string reason = attempt.error.empty()
+                             ? give_up_reason
+                             : absl::StrCat(give_up_reason, " (", attempt.error, ")");
+    WGW_LOG(kWarn, kComponent, "event given up on", "webhook=", LogQuote(config_.name),
+            " id=", EventId(done->event), " reason=", LogQuote(reason),
+            " last_status=", last_status, " attempts=", attempts);
+    absl::Status written =
+        dead_letters_->Write(done->event, DeadLetter{config_.name, reason, last_status, attempts});
+    if (!written.ok()) {
+      WGW_LOG(kError, kComponent, "dead letter not written",
+              "error=", LogQuote(std::string(written.message())));
+    }
+  }
+  done->Release();
+}
+
+}  // namespace webhookgw

@@ -1,0 +1,281 @@
+#include "gateway/event_stream.h"
+
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "gateway/log.h"
+
+namespace webhookgw {
+namespace {
+
+constexpr char kComponent[] = "stream";
+constexpr uint32_t kProtocolVersion = 1;
+
+}  // namespace
+
+grpc::ServerBidiReactor<v1::StreamRequest, v1::StreamResponse>* EventGatewayService::Stream(
+    grpc::CallbackServerContext* context) {
+  return EventStream::Start(gateway_, context);
+}
+
+EventStream* EventStream::Start(Gateway* gateway, grpc::CallbackServerContext* context) {
+  std::shared_ptr<EventStream> stream(new EventStream(gateway, context));
+  stream->self_ = stream;
+  GatewayMetrics& metrics = gateway->metrics();
+  metrics.streams_opened.fetch_add(1, std::memory_order_relaxed);
+  metrics.streams_open.fetch_add(1, std::memory_order_relaxed);
+  if (gateway->draining()) {
+    absl::MutexLock lock(&stream->mu_);
+    stream->error_ = grpc::Status(grpc::StatusCode::UNAVAILABLE, "gateway is draining");
+  } else {
+    gateway->AddStream(stream);
+    stream->ReadMore();
+  }
+  stream->Pump();
+  return stream.get();
+}
+
+EventStream::EventStream(Gateway* gateway, grpc::CallbackServerContext* context)
+    : gateway_(gateway), context_(context), peer_(context->peer()) {}
+
+void EventStream::GoAway(std::string_view reason) {
+  {
+    absl::MutexLock lock(&mu_);
+    if (go_away_pending_ || finish_called_) return;
+    go_away_pending_ = true;
+    go_away_reason_ = std::string(reason);
+  }
+  Pump();
+}
+
+void EventStream::OnReadDone(bool ok) {
+  if (!ok) {
+    // The adapter half-closed (or the call broke): finish once what was read
+    // is done.
+    {
+      absl::MutexLock lock(&mu_);
+      read_closed_ = true;
+    }
+    Pump();
+    return;
+  }
+  if (HandleRequest()) ReadMore();
+  Pump();
+}
+
+bool EventStream::HandleRequest() {
+  if (!hello_seen_) {
+    if (!request_.has_hello()) {
+      absl::MutexLock lock(&mu_);
+      error_ = grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                            "the first message of a stream must be a hello");
+      return false;
+    }
+    const v1::StreamHello& hello = request_.hello();
+    if (hello.protocol_version() != kProtocolVersion) {
+      absl::MutexLock lock(&mu_);
+      error_ = grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
+                            absl::StrCat("protocol version ", hello.protocol_version(),
+                                         " is not supported (this "
+                                         "gateway speaks ",
+                                         kProtocolVersion, ")"));
+      return false;
+    }
+    hello_seen_ = true;
+    node_ = hello.node();
+    WGW_LOG(kInfo, kComponent, "stream opened", "peer=", LogQuote(peer_), " node=", LogQuote(node_),
+            " stream_index=", hello.stream_index(), " adapter=", LogQuote(hello.adapter()));
+    return true;
+  }
+  if (request_.has_batch()) return HandleBatch(request_.mutable_batch());
+  absl::MutexLock lock(&mu_);
+  error_ = grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                        request_.has_hello() ? "hello sent twice" : "empty request");
+  return false;
+}
+
+bool EventStream::HandleBatch(v1::EventBatch* batch) {
+  const GatewaySettings& limits = gateway_->config().gateway;
+  const int n = batch->events_size();
+  uint64_t first_seq = 0;
+  {
+    absl::MutexLock lock(&mu_);
+    if (n > limits.max_batch_events) {
+      error_ = grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                            absl::StrCat("batch of ", n, " events exceeds max_batch_events ",
+                                         limits.max_batch_events));
+      return false;
+    }
+    if (batch->first_seq() != next_seq_) {
+      error_ = grpc::Status(
+          grpc::StatusCode::INVALID_ARGUMENT,
+          absl::StrCat("batch first_seq ", batch->first_seq(), ", expected ", next_seq_));
+      return false;
+    }
+    // Every sequence number enters the window before any job can finish.
+    first_seq = next_seq_;
+    next_seq_ += n;
+    window_.insert(window_.end(), n, false);
+  }
+
+  std::vector<uint64_t> finished_now;
+  const absl::Time now = absl::Now();
+  for (int i = 0; i < n; ++i) {
+    v1::Event* event = batch->mutable_events(i);
+    const uint64_t seq = first_seq + i;
+    if (event->node().empty()) event->set_node(node_);
+    std::optional<EventKind> kind = KindOf(*event);
+    const size_t bytes = event->ByteSizeLong();
+    if (!kind.has_value()) {
+      gateway_->RejectEvent(*event, "event has no kind");
+      finished_now.push_back(seq);
+      continue;
+    }
+    if (bytes > static_cast<size_t>(limits.max_event_bytes)) {
+      gateway_->RejectEvent(*event,
+                            absl::StrCat("event of ", bytes, " bytes exceeds max_event_bytes ",
+                                         limits.max_event_bytes));
+      finished_now.push_back(seq);
+      continue;
+    }
+    auto job = std::make_shared<Job>();
+    job->event.Swap(event);
+    job->kind = *kind;
+    job->bytes = bytes;
+    job->stream_seq = seq;
+    job->received = now;
+    job->owner = shared_from_this();
+    if (gateway_->Dispatch(job) == 0) finished_now.push_back(seq);
+  }
+  if (!finished_now.empty()) {
+    absl::MutexLock lock(&mu_);
+    for (uint64_t seq : finished_now) MarkFinishedLocked(seq);
+  }
+  return true;
+}
+
+void EventStream::MarkFinishedLocked(uint64_t seq) {
+  window_[seq - acked_ - 1] = true;
+  while (!window_.empty() && window_.front()) {
+    window_.pop_front();
+    ++acked_;
+  }
+}
+
+void EventStream::JobFinished(const Job& job) {
+  {
+    absl::MutexLock lock(&mu_);
+    MarkFinishedLocked(job.stream_seq);
+  }
+  gateway_->budget().Release(1, static_cast<int64_t>(job.bytes));
+  Pump();
+}
+
+void EventStream::ReadMore() {
+  {
+    absl::MutexLock lock(&mu_);
+    if (finish_called_ || cancelled_ || go_away_pending_ || !error_.ok() || read_closed_) return;
+  }
+  std::weak_ptr<EventStream> weak = weak_from_this();
+  bool room = gateway_->budget().HasRoomOrNotify([weak] {
+    if (auto stream = weak.lock()) stream->ReadMore();
+  });
+  if (!room) return;
+  {
+    absl::MutexLock lock(&mu_);
+    if (finish_called_) return;
+    starting_read_ = true;
+  }
+  StartRead(&request_);
+  {
+    absl::MutexLock lock(&mu_);
+    starting_read_ = false;
+  }
+  Pump();
+}
+
+void EventStream::Pump() {
+  enum class Action { kNone, kWrite, kFinish };
+  Action action = Action::kNone;
+  grpc::Status status;
+  {
+    absl::MutexLock lock(&mu_);
+    if (finish_called_ || done_ || write_in_flight_) return;
+    if (cancelled_) {
+      action = Action::kFinish;
+      status = grpc::Status(grpc::StatusCode::CANCELLED, "stream cancelled");
+    } else if (!error_.ok()) {
+      action = Action::kFinish;
+      status = error_;
+    } else if (go_away_pending_ && !go_away_sent_) {
+      response_.Clear();
+      response_.mutable_go_away()->set_last_accepted_seq(next_seq_ - 1);
+      response_.mutable_go_away()->set_reason(go_away_reason_);
+      go_away_sent_ = true;
+      action = Action::kWrite;
+    } else if (acked_ > written_ack_) {
+      response_.Clear();
+      response_.mutable_ack()->set_seq(acked_);
+      written_ack_ = acked_;
+      action = Action::kWrite;
+    } else if ((read_closed_ || go_away_sent_) && window_.empty()) {
+      action = Action::kFinish;
+      status = grpc::Status::OK;
+    }
+    if (action == Action::kWrite) write_in_flight_ = true;
+    if (action == Action::kFinish) {
+      // A read being started must be issued before Finish; its thread pumps
+      // again afterwards.
+      if (starting_read_) return;
+      finish_called_ = true;
+    }
+  }
+  if (action == Action::kWrite) {
+    StartWrite(&response_);
+  } else if (action == Action::kFinish) {
+    if (!status.ok() && status.error_code() != grpc::StatusCode::CANCELLED) {
+      gateway_->metrics().streams_refused.fetch_add(1, std::memory_order_relaxed);
+      WGW_LOG(kWarn, kComponent, "stream refused", "peer=", LogQuote(peer_),
+              " code=", static_cast<int>(status.error_code()),
+              " error=", LogQuote(status.error_message()));
+    }
+    Finish(status);
+  }
+}
+
+void EventStream::OnWriteDone(bool ok) {
+  {
+    absl::MutexLock lock(&mu_);
+    write_in_flight_ = false;
+    if (!ok) cancelled_ = true;
+  }
+  Pump();
+}
+
+void EventStream::OnCancel() {
+  {
+    absl::MutexLock lock(&mu_);
+    cancelled_ = true;
+  }
+  Pump();
+}
+
+void EventStream::OnDone() {
+  std::shared_ptr<EventStream> self;
+  uint64_t acked = 0;
+  {
+    absl::MutexLock lock(&mu_);
+    done_ = true;
+    acked = acked_;
+    self = std::move(self_);
+  }
+  gateway_->metrics().streams_open.fetch_sub(1, std::memory_order_relaxed);
+  gateway_->RemoveStream(this);
+  WGW_LOG(kInfo, kComponent, "stream closed", "peer=", LogQuote(peer_), " node=", LogQuote(node_),
+          " acked=", acked);
+  // `self` may hold the last reference; it is released on return.
+}
+
+}  // namespace webhookgw

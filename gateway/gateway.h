@@ -1,0 +1,82 @@
+#ifndef WEBHOOKGW_GATEWAY_GATEWAY_H_
+#define WEBHOOKGW_GATEWAY_GATEWAY_H_
+
+#include <memory>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "gateway/config.h"
+#include "gateway/dead_letter.h"
+#include "gateway/endpoint.h"
+#include "gateway/job.h"
+#include "gateway/metrics.h"
+#include "gateway/queue_budget.h"
+#include "gateway/router.h"
+
+namespace webhookgw {
+
+class EventStream;
+
+// The gateway's delivery side, independent of how events arrive: routes each
+// event to the endpoints whose filters match, tracks what it holds, and
+// drains on request. Streams (gRPC) and replays hand jobs to Dispatch.
+//
+// Thread-safe after Start.
+class Gateway {
+ public:
+  // Builds the router and one endpoint per webhook, opens the dead-letter
+  // file. Errors name the webhook and what is wrong.
+  static absl::StatusOr<std::unique_ptr<Gateway>> Create(const Config& config);
+  ~Gateway();
+
+  void Start();
+
+  // Routes one decoded, validated job. Returns the number of endpoints it
+  // was queued on; 0 means no webhook wants it (it is then finished already
+  // and the caller must not wait for it).
+  int Dispatch(const std::shared_ptr<Job>& job);
+
+  // Records an event that cannot be delivered at all (no kind, oversized),
+  // so that it is counted and kept rather than lost.
+  void RejectEvent(const v1::Event& event, std::string_view reason);
+
+  // Tells every open stream to stop sending (GoAway) and to finish once its
+  // events are done, then lets the endpoints work until `deadline` and stops
+  // them. Events unfinished at the deadline are not acked: adapters resend.
+  void Drain(absl::Time deadline);
+
+  bool draining() const;
+
+  // Stream registry, for Drain.
+  void AddStream(const std::shared_ptr<EventStream>& stream);
+  void RemoveStream(EventStream* stream);
+
+  const Config& config() const { return config_; }
+  GatewayMetrics& metrics() { return metrics_; }
+  QueueBudget& budget() { return budget_; }
+  const std::vector<std::unique_ptr<EndpointMetrics>>& endpoint_metrics() const {
+    return endpoint_metrics_;
+  }
+
+ private:
+  Gateway(Config config, Router router);
+
+  const Config config_;
+  const Router router_;
+  GatewayMetrics metrics_;
+  QueueBudget budget_;
+  DeadLetterWriter dead_letters_;
+  std::vector<std::unique_ptr<EndpointMetrics>> endpoint_metrics_;
+  std::vector<std::unique_ptr<Endpoint>> endpoints_;
+
+  mutable absl::Mutex mu_;
+  bool draining_ ABSL_GUARDED_BY(mu_) = false;
+  std::vector<std::weak_ptr<EventStream>> streams_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace webhookgw
+
+#endif  // WEBHOOKGW_GATEWAY_GATEWAY_H_

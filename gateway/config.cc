@@ -192,7 +192,9 @@ absl::Status ValidateUrl(const Value& v, absl::string_view path) {
   } else {
     return bad("unsupported scheme");
   }
-  size_t end = rest.find_first_of("/?#");
+  // A fragment is never sent to a server, so one in a webhook URL is a mistake.
+  if (rest.find('#') != absl::string_view::npos) return bad("fragments are not supported");
+  size_t end = rest.find_first_of("/?");
   absl::string_view authority = rest.substr(0, end);
   if (authority.find('@') != absl::string_view::npos) return bad("user info is not supported");
   absl::string_view host = authority;

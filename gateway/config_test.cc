@@ -253,6 +253,9 @@ TEST(ConfigErrorTest, BadUrls) {
   EXPECT_EQ(ErrorOf("webhook {\n  url = \"http://h:99999\"\n}"),
             "gw.conf:2: webhook.url: expected an http:// or https:// URL with a host, got "
             "\"http://h:99999\" (bad port)");
+  EXPECT_EQ(ErrorOf("webhook {\n  url = \"https://h/p#frag\"\n}"),
+            "gw.conf:2: webhook.url: expected an http:// or https:// URL with a host, got "
+            "\"https://h/p#frag\" (fragments are not supported)");
   // HOCON ends unquoted strings at ':', so an unquoted URL is refused with a hint.
   EXPECT_EQ(ErrorOf("webhook {\n  url = http://h\n}"),
             "gw.conf:2: unexpected ':' in the value of key \"url\"; quote values that contain "

@@ -66,6 +66,7 @@ struct Value {
   std::map<std::string, size_t, std::less<>> index;
 };
 
+// One key of an object and its value.
 struct Member {
   std::string key;
   // The line where the key first appeared (a repeated key keeps it).

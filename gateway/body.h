@@ -39,7 +39,12 @@ void AppendBase64(std::string_view bytes, std::string* out);
 void AppendBase62(std::string_view bytes, std::string* out);
 // Appends `bytes` as the contents of a JSON string (without quotes): control
 // characters escaped, valid UTF-8 passed through, every invalid UTF-8
-// sequence replaced by U+FFFD.
+// sequence replaced by U+FFFD. The replacement rule is the Unicode
+// Standard's "maximal subpart" one (also Python's and the WHATWG
+// decoder's): a lead byte and the continuation bytes that could still have
+// completed it become one U+FFFD, and decoding resumes at the byte that
+// broke the sequence; a byte that cannot start a sequence becomes one
+// U+FFFD. So `ED A0 80` (a surrogate) gives three, `E2 82` at the end one.
 void AppendJsonStringContents(std::string_view bytes, std::string* out);
 
 }  // namespace webhookgw

@@ -354,26 +354,57 @@ TEST(PlainPayloadTest, EscapesQuotesAndControlCharacters) {
 
 // Each maximal subpart of an ill-formed sequence (the lead byte and the
 // continuation bytes that were still possible) becomes one U+FFFD; the byte
-// that broke the sequence is then read afresh.
+// that broke the sequence is then read afresh. Every case is checked as
+// written and as nlohmann reads it back inside a JSON string.
 TEST(PlainPayloadTest, ReplacesInvalidUtf8) {
   const std::string r = "\xEF\xBF\xBD";
-  EXPECT_EQ(Plain("\x80"), r);  // lone continuation byte
-  EXPECT_EQ(Plain("a\x80\xBF"
-                  "b"),
-            "a" + r + r + "b");
-  EXPECT_EQ(Plain("a\xE2\x82"), "a" + r);  // truncated at the end
-  EXPECT_EQ(Plain("\xE2\x82"
-                  "b"),
-            r + "b");  // truncated before ASCII
-  EXPECT_EQ(Plain("\xF0\x9F\x98"), r);
-  EXPECT_EQ(Plain("\xC0\x80"), r + r);          // overlong NUL
-  EXPECT_EQ(Plain("\xE0\x80\x80"), r + r + r);  // overlong 3-byte
-  EXPECT_EQ(Plain("\xF0\x80\x80\x80"), r + r + r + r);
-  EXPECT_EQ(Plain("\xED\xA0\x80"), r + r + r);          // surrogate U+D800
-  EXPECT_EQ(Plain("\xF4\x90\x80\x80"), r + r + r + r);  // U+110000
-  EXPECT_EQ(Plain("\xF5\xFF\xFE"), r + r + r);
-  EXPECT_EQ(Plain("\xC3\"x"), r + "\\\"x");  // quote after a lead byte
-  EXPECT_EQ(Plain("\xE2\x82\xE2\x82\xAC"), r + "\xE2\x82\xAC");
+  struct Case {
+    std::string input;
+    std::string escaped;  // what AppendJsonStringContents writes
+    std::string decoded;  // the string a JSON parser reads back
+    const char* what;
+  };
+  const Case cases[] = {
+      {"\x80", r, r, "lone continuation byte"},
+      {"a\x80\xBF"
+       "b",
+       "a" + r + r + "b", "a" + r + r + "b", "two continuation bytes"},
+      {"a\xE2\x82", "a" + r, "a" + r, "truncated at the end"},
+      {"\xE2\x82"
+       "b",
+       r + "b", r + "b", "truncated before ASCII"},
+      {"\xF0\x9F\x98", r, r, "truncated 4-byte sequence"},
+      {"\xC0\x80", r + r, r + r, "overlong NUL"},
+      {"\xE0\x80\x80", r + r + r, r + r + r, "overlong 3-byte form"},
+      {"\xF0\x80\x80\x80", r + r + r + r, r + r + r + r, "overlong 4-byte form"},
+      {"\xED\xA0\x80", r + r + r, r + r + r, "surrogate U+D800"},
+      {"\xF4\x90\x80\x80", r + r + r + r, r + r + r + r, "U+110000"},
+      {"\xF5\xFF\xFE", r + r + r, r + r + r, "bytes that never start a sequence"},
+      {"\xC3\"x", r + "\\\"x", r + "\"x", "quote after a lead byte"},
+      {std::string("\xC3\0", 2), r + "\\u0000", r + std::string(1, '\0'), "NUL after a lead byte"},
+      {"\xE2\x82\xE2\x82\xAC", r + "\xE2\x82\xAC", r + "\xE2\x82\xAC", "restart on a lead byte"},
+  };
+  for (const Case& c : cases) {
+    EXPECT_EQ(Plain(c.input), c.escaped) << c.what;
+    json parsed = json::parse("\"" + Plain(c.input) + "\"", nullptr, false);
+    ASSERT_TRUE(parsed.is_string()) << c.what;
+    EXPECT_EQ(parsed.get<std::string>(), c.decoded) << c.what;
+  }
+}
+
+TEST(PlainPayloadTest, ValidTextAndEscapesReadBackExactly) {
+  const std::string inputs[] = {
+      std::string("nul\0end", 7),
+      "\x01\x02\x1f\x7f",
+      "tab\tline\nquote\"slash\\",
+      "\xC3\xA9\xE2\x82\xAC\xF0\x9F\x98\x80\xF4\x8F\xBF\xBF\xEF\xBF\xBF",
+      "12345678\"12345678\\12345678",  // specials at block edges
+  };
+  for (const std::string& input : inputs) {
+    json parsed = json::parse("\"" + Plain(input) + "\"", nullptr, false);
+    ASSERT_TRUE(parsed.is_string()) << Plain(input);
+    EXPECT_EQ(parsed.get<std::string>(), input);
+  }
 }
 
 TEST(PlainPayloadTest, OutputAlwaysParses) {

@@ -43,7 +43,8 @@ class HttpSink {
     server_.set_keep_alive_max_count(100000);
     port_ = server_.bind_to_any_port("127.0.0.1");
     thread_ = std::thread([this] { server_.listen_after_bind(); });
-    server_.wait_until_ready();
+    // stop() is a no-op until the accept loop runs: wait for it.
+    while (!server_.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
   ~HttpSink() {
     server_.stop();

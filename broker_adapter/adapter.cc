@@ -3,6 +3,7 @@
 #include <grpcpp/grpcpp.h>
 
 #include <algorithm>
+#include <cstring>
 #include <random>
 
 #include "absl/strings/str_cat.h"
@@ -94,9 +95,9 @@ absl::Status FillMessage(const wgw_event& in, M* m) {
   return absl::OkStatus();
 }
 
-absl::Status FillKind(const wgw_event& in, const google::protobuf::Timestamp& time,
+absl::Status FillKind(const wgw_event& in, int kind, const google::protobuf::Timestamp& time,
                       v1::Event* out) {
-  switch (in.kind) {
+  switch (kind) {
     case WGW_CLIENT_CONNECT: {
       auto* m = out->mutable_client_connect();
       m->set_keepalive(in.keepalive);
@@ -182,8 +183,17 @@ absl::Status FillKind(const wgw_event& in, const google::protobuf::Timestamp& ti
     case WGW_MESSAGE_ACKED:
       return FillMessage(in, out->mutable_message_acked());
   }
-  return absl::InvalidArgumentError(absl::StrCat("event: kind ", static_cast<int>(in.kind),
-                                                 " is not one of the twelve event kinds"));
+  return absl::InvalidArgumentError(
+      absl::StrCat("event: kind ", kind, " is not one of the twelve event kinds"));
+}
+
+// The kind as the C caller stored it. Read as an int, because a value
+// outside the enumerators may not be loaded as the enum type in C++.
+int RawKind(const wgw_event& in) {
+  static_assert(sizeof(in.kind) == sizeof(int), "wgw_event_kind must be int-sized");
+  int kind;
+  std::memcpy(&kind, &in.kind, sizeof kind);
+  return kind;
 }
 
 // Stable across processes and platforms (unlike std::hash), so a client's
@@ -210,9 +220,10 @@ bool NeedsOperator(grpc::StatusCode code) {
 }  // namespace
 
 absl::Status EventFromC(const wgw_event& in, v1::Event* out) {
-  if (static_cast<int>(in.kind) < 0 || static_cast<int>(in.kind) >= kEventKindCount) {
-    return absl::InvalidArgumentError(absl::StrCat("event: kind ", static_cast<int>(in.kind),
-                                                   " is not one of the twelve event kinds"));
+  const int kind = RawKind(in);
+  if (kind < 0 || kind >= kEventKindCount) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("event: kind ", kind, " is not one of the twelve event kinds"));
   }
   if (in.payload == nullptr && in.payload_len != 0) {
     return absl::InvalidArgumentError("event: payload is NULL with a non-zero length");
@@ -226,7 +237,7 @@ absl::Status EventFromC(const wgw_event& in, v1::Event* out) {
     time.set_nanos(time.nanos() + 1000000000);
   }
   *out->mutable_time() = time;
-  return FillKind(in, time, out);
+  return FillKind(in, kind, time, out);
 }
 
 AdapterOptions AdapterOptionsFromC(const wgw_adapter_options& in) {
@@ -381,7 +392,7 @@ int Adapter::Emit(v1::Event event) {
   }
   event.set_sequence(next_sequence_++);
   const bool was_empty = shard.unsent.size() == shard.resend_prefix;
-  shard.unsent.push_back(Entry{std::move(event), bytes, now});
+  shard.unsent.push_back(Entry{std::make_shared<const v1::Event>(std::move(event)), bytes, now});
   shard.unsent_bytes += bytes;
   held_events_ += 1;
   held_bytes_ += bytes;
@@ -403,7 +414,7 @@ bool Adapter::EvictOldestLocked() {
   uint64_t oldest = 0;
   for (auto& shard : shards_) {
     if (shard->resend_prefix >= shard->unsent.size()) continue;
-    const uint64_t seq = shard->unsent[shard->resend_prefix].event.sequence();
+    const uint64_t seq = shard->unsent[shard->resend_prefix].event->sequence();
     if (victim == nullptr || seq < oldest) {
       victim = shard.get();
       oldest = seq;
@@ -469,19 +480,16 @@ void Adapter::RequeueLocked(Shard& shard, std::deque<Entry>& entries) {
   entries.clear();
 }
 
-bool Adapter::TakeBatchLocked(Shard& shard, CallState& cs, v1::StreamRequest* request) {
-  request->Clear();
-  v1::EventBatch* batch = request->mutable_batch();
-  batch->set_first_seq(cs.next_seq);
+std::vector<std::shared_ptr<const v1::Event>> Adapter::TakeBatchLocked(Shard& shard,
+                                                                       CallState& cs) {
+  std::vector<std::shared_ptr<const v1::Event>> batch;
   uint64_t bytes = 0;
-  uint32_t n = 0;
-  while (!shard.unsent.empty() && n < options_.batch_max_events &&
+  while (!shard.unsent.empty() && batch.size() < options_.batch_max_events &&
          cs.inflight.size() < options_.max_unacked_per_stream) {
     Entry& e = shard.unsent.front();
-    if (n > 0 && bytes + e.bytes > options_.batch_max_bytes) break;
-    *batch->add_events() = e.event;
+    if (!batch.empty() && bytes + e.bytes > options_.batch_max_bytes) break;
+    batch.push_back(e.event);
     bytes += e.bytes;
-    ++n;
     if (e.sent_before) {
       resent_.fetch_add(1, std::memory_order_relaxed);
       --shard.resend_prefix;
@@ -491,8 +499,8 @@ bool Adapter::TakeBatchLocked(Shard& shard, CallState& cs, v1::StreamRequest* re
     cs.inflight.push_back(std::move(e));
     shard.unsent.pop_front();
   }
-  sent_.fetch_add(n, std::memory_order_relaxed);
-  return n > 0;
+  sent_.fetch_add(batch.size(), std::memory_order_relaxed);
+  return batch;
 }
 
 void Adapter::PlanShardLocked(Shard& shard, absl::Time now, absl::Time* wake,
@@ -573,9 +581,20 @@ void Adapter::PlanShardLocked(Shard& shard, absl::Time now, absl::Time* wake,
     return;
   }
   Call* call = cs.call;
-  if (!TakeBatchLocked(shard, cs, &call->request)) return;
+  const uint64_t first_seq = cs.next_seq;
+  auto batch = TakeBatchLocked(shard, cs);
+  if (batch.empty()) return;
   cs.write_in_flight = true;
-  actions->push_back([call] { call->StartWrite(&call->request); });
+  // The events are shared with the inflight entries, so the copy into the
+  // request happens here, outside the lock that emitters wait on.
+  actions->push_back([call, first_seq, batch = std::move(batch)] {
+    call->request.Clear();
+    v1::EventBatch* out = call->request.mutable_batch();
+    out->set_first_seq(first_seq);
+    out->mutable_events()->Reserve(static_cast<int>(batch.size()));
+    for (const auto& event : batch) *out->add_events() = *event;
+    call->StartWrite(&call->request);
+  });
 }
 
 std::vector<std::function<void()>> Adapter::PlanLocked(absl::Time now, absl::Time* wake) {

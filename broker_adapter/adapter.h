@@ -106,7 +106,9 @@ class Adapter {
 
   // One queued or unacknowledged event.
   struct Entry {
-    v1::Event event;
+    // Immutable once queued and shared with the batch being written, so
+    // that copying it into a request needs no lock.
+    std::shared_ptr<const v1::Event> event;
     uint64_t bytes = 0;
     absl::Time emitted;
     bool sent_before = false;  // written on a stream that failed since
@@ -156,7 +158,9 @@ class Adapter {
   void PlanShardLocked(Shard& shard, absl::Time now, absl::Time* wake,
                        std::vector<std::function<void()>>* actions)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  bool TakeBatchLocked(Shard& shard, CallState& cs, v1::StreamRequest* request)
+  // Moves the next batch from unsent to the call's inflight list, assigning
+  // stream sequence numbers; returns its events (empty: nothing to send).
+  std::vector<std::shared_ptr<const v1::Event>> TakeBatchLocked(Shard& shard, CallState& cs)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void RequeueLocked(Shard& shard, std::deque<Entry>& entries) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   bool EvictOldestLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

@@ -348,6 +348,7 @@ Adapter::Adapter(AdapterOptions options)
     shard->channel =
         grpc::CreateCustomChannel(options_.target, grpc::InsecureChannelCredentials(), args);
     shard->stub = v1::EventGateway::NewStub(shard->channel);
+    shard->channel->GetState(/*try_to_connect=*/true);
     shards_.push_back(std::move(shard));
   }
 }
@@ -503,6 +504,27 @@ std::vector<std::shared_ptr<const v1::Event>> Adapter::TakeBatchLocked(Shard& sh
   return batch;
 }
 
+bool Adapter::FirstCallDueLocked(Shard& shard, absl::Time now, absl::Time* wake) {
+  // round_robin picks only among gateways already connected, so a call
+  // started the moment the first connection is up would land there for
+  // every stream. Waiting until the channel is READY and then a little
+  // longer lets the other addresses connect too, and the picker's random
+  // start then spreads the streams. A target that never connects gets its
+  // first call anyway after kFirstCallWait, which then fails and backs off.
+  static constexpr absl::Duration kFirstCallWait = absl::Seconds(1);
+  static constexpr absl::Duration kSettle = absl::Milliseconds(50);
+  if (shard.created == absl::InfinitePast()) shard.created = now;
+  if (now >= shard.created + kFirstCallWait) return true;
+  if (shard.ready_since == absl::InfiniteFuture() &&
+      shard.channel->GetState(false) == GRPC_CHANNEL_READY) {
+    shard.ready_since = now;
+  }
+  const absl::Time due = std::min(shard.created + kFirstCallWait, shard.ready_since + kSettle);
+  if (now >= due) return true;
+  *wake = std::min(*wake, std::min(due, now + absl::Milliseconds(10)));
+  return false;
+}
+
 void Adapter::PlanShardLocked(Shard& shard, absl::Time now, absl::Time* wake,
                               std::vector<std::function<void()>>* actions) {
   // Reap calls whose OnDone ran; their entries were requeued there.
@@ -546,6 +568,8 @@ void Adapter::PlanShardLocked(Shard& shard, absl::Time now, absl::Time* wake,
       *wake = std::min(*wake, shard.retry_at);
       return;
     }
+    if (!shard.started && !FirstCallDueLocked(shard, now, wake)) return;
+    shard.started = true;
     auto cs = std::make_unique<CallState>();
     cs->id = next_call_id_++;
     cs->call = new Call(this, &shard, cs.get());
@@ -611,6 +635,7 @@ void Adapter::Run() {
   for (;;) {
     std::vector<std::function<void()>> actions;
     std::vector<std::pair<wgw_log_level, std::string>> logs;
+    std::vector<grpc::Channel*> warming;
     uint64_t lost_logs = 0;
     bool exit = false;
     {
@@ -625,10 +650,23 @@ void Adapter::Run() {
           exit = std::all_of(shards_.begin(), shards_.end(),
                              [](const auto& s) { return s->calls.empty(); });
         }
-        if (exit || !actions.empty() || !logs.empty() || now >= next_drop_log) break;
+        for (auto& shard : shards_) {
+          if (!shard->started && !stopping_) warming.push_back(shard->channel.get());
+        }
+        if (exit || !actions.empty() || !logs.empty() || !warming.empty() || now >= next_drop_log) {
+          break;
+        }
         if (!wake_) cv_.WaitWithDeadline(&mu_, wake);
         wake_ = false;
       }
+    }
+    // A channel only makes connection progress while something polls it;
+    // before its first call nothing does, so the pump watches it briefly.
+    for (grpc::Channel* channel : warming) {
+      const grpc_connectivity_state state = channel->GetState(/*try_to_connect=*/true);
+      if (state == GRPC_CHANNEL_READY) continue;
+      channel->WaitForStateChange(state,
+                                  std::chrono::system_clock::now() + std::chrono::milliseconds(2));
     }
     for (auto& action : actions) action();
     if (options_.log) {
@@ -749,9 +787,12 @@ void Adapter::OnDone(Shard& shard, CallState& cs, const grpc::Status& status) {
     absl::Duration delay = BackoffLocked(shard);
     if (NeedsOperator(status.error_code())) delay = options_.backoff_max;
     shard.retry_at = absl::Now() + delay;
-    const wgw_log_level level = stopping_                            ? WGW_LOG_DEBUG
-                                : NeedsOperator(status.error_code()) ? WGW_LOG_ERROR
-                                                                     : WGW_LOG_WARN;
+    wgw_log_level level = WGW_LOG_WARN;
+    if (stopping_) {
+      level = WGW_LOG_DEBUG;
+    } else if (NeedsOperator(status.error_code())) {
+      level = WGW_LOG_ERROR;
+    }
     LogLocked(level, absl::StrCat(what, " retry_in=", absl::FormatDuration(delay)));
   } else {
     LogLocked(status.ok() ? WGW_LOG_INFO : WGW_LOG_WARN, what);

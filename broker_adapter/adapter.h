@@ -143,8 +143,11 @@ class Adapter {
     size_t resend_prefix = 0;  // entries at unsent's front with sent_before
     uint64_t unsent_bytes = 0;
     std::vector<std::unique_ptr<CallState>> calls;
-    CallState* current = nullptr;  // the call new events go to, or null
-    int failures = 0;              // consecutive, for backoff
+    CallState* current = nullptr;                     // the call new events go to, or null
+    int failures = 0;                                 // consecutive, for backoff
+    bool started = false;                             // a call was ever opened
+    absl::Time created = absl::InfinitePast();        // when the pump first saw it
+    absl::Time ready_since = absl::InfiniteFuture();  // channel first READY
     absl::Time retry_at = absl::InfinitePast();
   };
 
@@ -161,6 +164,9 @@ class Adapter {
   // Moves the next batch from unsent to the call's inflight list, assigning
   // stream sequence numbers; returns its events (empty: nothing to send).
   std::vector<std::shared_ptr<const v1::Event>> TakeBatchLocked(Shard& shard, CallState& cs)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Whether the first call of a shard may open now (see the definition).
+  bool FirstCallDueLocked(Shard& shard, absl::Time now, absl::Time* wake)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void RequeueLocked(Shard& shard, std::deque<Entry>& entries) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   bool EvictOldestLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

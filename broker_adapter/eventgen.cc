@@ -344,14 +344,28 @@ int Main(int argc, char** argv) {
 
     v1::Event proto;
     if (!EventFromC(ev, &proto).ok()) Fail("internal: generated an invalid event");
+    bool stuck = false;
+    absl::Time waiting_since = absl::InfiniteFuture();
     for (;;) {
       const int rc = adapter->Emit(proto);
       if (rc != WGW_DROPPED_FULL || flags.rate > 0) break;
-      // As fast as acks allow: wait for room instead of shedding.
+      // As fast as acks allow: wait for room instead of shedding, but not
+      // forever when no gateway acks at all.
+      const absl::Time now = absl::Now();
+      if (waiting_since == absl::InfiniteFuture()) waiting_since = now;
+      if (now - waiting_since > absl::Seconds(flags.drain_timeout)) {
+        stuck = true;
+        break;
+      }
       ++retried;
       std::this_thread::sleep_for(std::chrono::microseconds(50));
     }
     ++emitted;
+    if (stuck) {
+      std::fprintf(stderr, "webhook-eventgen: no room in the queue for %.0f s; is a gateway up?\n",
+                   flags.drain_timeout);
+      break;
+    }
   }
   const absl::Time emit_end = absl::Now();
 

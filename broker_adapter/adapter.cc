@@ -378,11 +378,17 @@ int Adapter::Emit(v1::Event event) {
     return WGW_DROPPED_INVALID;
   }
   const absl::Time now = absl::Now();
+  // Allocated before the lock, and released after it on the refusal paths.
+  auto shared = std::make_shared<v1::Event>(std::move(event));
 
   absl::MutexLock lock(&mu_);
   if (stopped_) {
     dropped_stopped_.fetch_add(1, std::memory_order_relaxed);
     return WGW_DROPPED_STOPPED;
+  }
+  if (bytes > options_.queue_max_bytes) {  // would evict everything in vain
+    dropped_full_.fetch_add(1, std::memory_order_relaxed);
+    return WGW_DROPPED_FULL;
   }
   while (held_events_ + 1 > options_.queue_max_events ||
          held_bytes_ + bytes > options_.queue_max_bytes) {
@@ -391,9 +397,9 @@ int Adapter::Emit(v1::Event event) {
       return WGW_DROPPED_FULL;
     }
   }
-  event.set_sequence(next_sequence_++);
+  shared->set_sequence(next_sequence_++);
   const bool was_empty = shard.unsent.size() == shard.resend_prefix;
-  shard.unsent.push_back(Entry{std::make_shared<const v1::Event>(std::move(event)), bytes, now});
+  shard.unsent.push_back(Entry{std::move(shared), bytes, now});
   shard.unsent_bytes += bytes;
   held_events_ += 1;
   held_bytes_ += bytes;

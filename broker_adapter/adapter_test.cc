@@ -405,6 +405,19 @@ TEST(AdapterTest, ShutdownWaitsForAcks) {
   EXPECT_EQ(gateway.received(), 10u);
 }
 
+TEST(AdapterTest, AnEventBiggerThanTheQueueEvictsNothing) {
+  AdapterOptions options = TestOptions("ipv4:127.0.0.1:1", 1);
+  options.queue_max_bytes = 1000;
+  options.drop_policy = WGW_DROP_OLDEST;
+  auto adapter = MakeAdapter(options);
+  ASSERT_NE(adapter, nullptr);
+  for (int i = 0; i < 5; ++i) ASSERT_EQ(adapter->Emit(Publish("c")), WGW_OK);
+  EXPECT_EQ(adapter->Emit(Publish("c", 2000)), WGW_DROPPED_FULL);
+  const wgw_adapter_stats s = adapter->GetStats();
+  EXPECT_EQ(s.queue_events, 5u);
+  EXPECT_EQ(s.dropped_full, 1u);
+}
+
 class NoGatewayTest : public testing::TestWithParam<wgw_drop_policy> {};
 
 TEST_P(NoGatewayTest, EmitReturnsQueueStaysBoundedDropsCountedExactly) {

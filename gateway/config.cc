@@ -74,9 +74,9 @@ absl::Status Missing(const Value& obj, absl::string_view path, absl::string_view
   return Bad(obj, Child(path, key), "required key is missing");
 }
 
-absl::StatusOr<const Value*> Object(const Value& v, absl::string_view path) {
+absl::Status ExpectObject(const Value& v, absl::string_view path) {
   if (v.type != Type::kObject) return Expected(v, path, "an object");
-  return &v;
+  return absl::OkStatus();
 }
 
 absl::StatusOr<std::string> String(const Value& v, absl::string_view path) {
@@ -192,7 +192,9 @@ absl::Status ValidateUrl(const Value& v, absl::string_view path) {
   } else {
     return bad("unsupported scheme");
   }
-  size_t end = rest.find_first_of("/?#");
+  // A fragment is never sent to a server, so one in a webhook URL is a mistake.
+  if (rest.find('#') != absl::string_view::npos) return bad("fragments are not supported");
+  size_t end = rest.find_first_of("/?");
   absl::string_view authority = rest.substr(0, end);
   if (authority.find('@') != absl::string_view::npos) return bad("user info is not supported");
   absl::string_view host = authority;
@@ -253,8 +255,7 @@ bool IsHeaderNameChar(char c) {
 }
 
 absl::Status BindHeaders(const Value& v, absl::string_view path, WebhookConfig* out) {
-  absl::StatusOr<const Value*> obj = Object(v, path);
-  if (!obj.ok()) return obj.status();
+  if (absl::Status st = ExpectObject(v, path); !st.ok()) return st;
   for (const Member& m : v.members) {
     std::string p = Child(path, m.key);
     if (m.key.empty() || !std::all_of(m.key.begin(), m.key.end(), IsHeaderNameChar)) {
@@ -267,14 +268,24 @@ absl::Status BindHeaders(const Value& v, absl::string_view path, WebhookConfig* 
     if (hv.text.find_first_of(std::string("\r\n\0", 3)) != std::string::npos) {
       return Bad(hv, p, "header values may not contain CR, LF or NUL");
     }
-    out->headers.emplace_back(absl::AsciiStrToLower(m.key), hv.text);
+    std::string name = absl::AsciiStrToLower(m.key);
+    // These frame the request; the HTTP client owns them.
+    if (name == "content-length" || name == "transfer-encoding" || name == "host" ||
+        name == "connection") {
+      return Bad(hv, p, "this header is set by the gateway and cannot be configured");
+    }
+    for (const auto& [existing, value] : out->headers) {
+      if (existing == name) {
+        return Bad(hv, p, "duplicate header (header names are case-insensitive)");
+      }
+    }
+    out->headers.emplace_back(std::move(name), hv.text);
   }
   return absl::OkStatus();
 }
 
 absl::Status BindBody(const Value& v, absl::string_view path, BodyOptions* out) {
-  absl::StatusOr<const Value*> obj = Object(v, path);
-  if (!obj.ok()) return obj.status();
+  if (absl::Status st = ExpectObject(v, path); !st.ok()) return st;
   for (const Member& m : v.members) {
     std::string p = Child(path, m.key);
     const Value& mv = m.value;
@@ -308,8 +319,7 @@ absl::Status BindBody(const Value& v, absl::string_view path, BodyOptions* out) 
 }
 
 absl::Status BindRetry(const Value& v, absl::string_view path, RetryPolicy* out) {
-  absl::StatusOr<const Value*> obj = Object(v, path);
-  if (!obj.ok()) return obj.status();
+  if (absl::Status st = ExpectObject(v, path); !st.ok()) return st;
   for (const Member& m : v.members) {
     std::string p = Child(path, m.key);
     absl::StatusOr<absl::Duration> d;
@@ -335,8 +345,7 @@ absl::Status BindRetry(const Value& v, absl::string_view path, RetryPolicy* out)
 }
 
 absl::Status BindEvent(const Value& v, absl::string_view path, EventRule* out) {
-  absl::StatusOr<const Value*> obj = Object(v, path);
-  if (!obj.ok()) return obj.status();
+  if (absl::Status st = ExpectObject(v, path); !st.ok()) return st;
   out->where = v.Where();
   const Value* event = nullptr;
   const Value* topic = nullptr;
@@ -394,8 +403,7 @@ absl::Status BindTimeout(const Member& m, absl::string_view path, absl::Duration
 }
 
 absl::Status BindWebhook(const Value& v, absl::string_view path, WebhookConfig* out) {
-  absl::StatusOr<const Value*> obj = Object(v, path);
-  if (!obj.ok()) return obj.status();
+  if (absl::Status st = ExpectObject(v, path); !st.ok()) return st;
   out->where = v.Where();
   bool has_url = false;
   bool has_events = false;
@@ -466,8 +474,7 @@ absl::Status BindOneOf(const Value& v, absl::string_view path,
 }
 
 absl::Status BindGateway(const Value& v, absl::string_view path, GatewaySettings* out) {
-  absl::StatusOr<const Value*> obj = Object(v, path);
-  if (!obj.ok()) return obj.status();
+  if (absl::Status st = ExpectObject(v, path); !st.ok()) return st;
   for (const Member& m : v.members) {
     std::string p = Child(path, m.key);
     const Value& mv = m.value;
@@ -510,6 +517,42 @@ absl::Status BindGateway(const Value& v, absl::string_view path, GatewaySettings
     }
     if (!st.ok()) return st;
   }
+  if (out->max_event_bytes > out->max_queue_bytes) {
+    return Bad(v, path, "max_event_bytes is larger than max_queue_bytes");
+  }
+  return absl::OkStatus();
+}
+
+// Binds NanoMQ's `webhook` block first, then the `webhooks` list; either
+// may be null. Names must be unique over both.
+absl::Status BindWebhooks(const Value* webhook, const Value* webhooks,
+                          std::vector<WebhookConfig>* out) {
+  std::set<std::string> names;
+  auto add = [&](const Value& v, const std::string& path) -> absl::Status {
+    WebhookConfig hook;
+    hook.name = path;
+    absl::Status st = BindWebhook(v, path, &hook);
+    if (!st.ok()) return st;
+    if (!names.insert(hook.name).second) {
+      const Value* name = v.Find("name");
+      return Bad(name != nullptr ? *name : v, Child(path, "name"),
+                 absl::StrCat("duplicate webhook name \"", hook.name, "\""));
+    }
+    out->push_back(std::move(hook));
+    return absl::OkStatus();
+  };
+  if (webhook != nullptr) {
+    absl::Status st = add(*webhook, "webhook");
+    if (!st.ok()) return st;
+  }
+  if (webhooks == nullptr) return absl::OkStatus();
+  if (webhooks->type != Type::kArray) {
+    return Expected(*webhooks, "webhooks", "an array of webhook objects");
+  }
+  for (size_t i = 0; i < webhooks->elements.size(); ++i) {
+    absl::Status st = add(webhooks->elements[i], absl::StrCat("webhooks[", i, "]"));
+    if (!st.ok()) return st;
+  }
   return absl::OkStatus();
 }
 
@@ -536,35 +579,8 @@ absl::StatusOr<Config> ParseConfig(std::string_view text, std::string_view std_f
     }
   }
 
-  // name -> the value to blame for a duplicate.
-  std::set<std::string> names;
-  auto add = [&](const Value& v, std::string path, std::string default_name) -> absl::Status {
-    WebhookConfig hook;
-    hook.name = std::move(default_name);
-    absl::Status st = BindWebhook(v, path, &hook);
-    if (!st.ok()) return st;
-    if (!names.insert(hook.name).second) {
-      const Value* name = v.Find("name");
-      return Bad(name != nullptr ? *name : v, Child(path, "name"),
-                 absl::StrCat("duplicate webhook name \"", hook.name, "\""));
-    }
-    config.webhooks.push_back(std::move(hook));
-    return absl::OkStatus();
-  };
-  if (webhook != nullptr) {
-    absl::Status st = add(*webhook, "webhook", "webhook");
-    if (!st.ok()) return st;
-  }
-  if (webhooks != nullptr) {
-    if (webhooks->type != Type::kArray) {
-      return Expected(*webhooks, "webhooks", "an array of webhook objects");
-    }
-    for (size_t i = 0; i < webhooks->elements.size(); ++i) {
-      std::string path = absl::StrCat("webhooks[", i, "]");
-      absl::Status st = add(webhooks->elements[i], path, path);
-      if (!st.ok()) return st;
-    }
-  }
+  absl::Status st = BindWebhooks(webhook, webhooks, &config.webhooks);
+  if (!st.ok()) return st;
   if (config.webhooks.empty()) {
     return absl::InvalidArgumentError(
         absl::StrCat(filename, ": no webhook configured; expected a webhook { ... } block or a ",
@@ -581,6 +597,7 @@ absl::StatusOr<Config> LoadConfigFile(const std::string& path) {
   }
   std::string text;
   char buf[65536];
+  errno = 0;
   while (in.read(buf, sizeof buf) || in.gcount() > 0) {
     text.append(buf, static_cast<size_t>(in.gcount()));
     if (text.size() > hocon::kMaxInputBytes) {
@@ -589,7 +606,8 @@ absl::StatusOr<Config> LoadConfigFile(const std::string& path) {
     }
   }
   if (in.bad()) {
-    return absl::InvalidArgumentError(absl::StrCat(path, ": cannot read config file"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(path, ": cannot read config file: ", std::strerror(errno)));
   }
   return ParseConfig(text, path);
 }

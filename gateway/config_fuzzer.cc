@@ -1,5 +1,8 @@
 // Feeds arbitrary bytes to the config parser: it must return a Status, never
-// crash, hang or exhaust memory, whatever the input.
+// crash, hang or exhaust memory, whatever the input. Seeds and a dictionary
+// are in gateway/testdata:
+//   config_fuzzer gateway/testdata/config_fuzzer_seeds \
+//     -dict=gateway/testdata/config_fuzzer.dict -max_len=8192
 #include <cstddef>
 #include <cstdint>
 #include <string_view>

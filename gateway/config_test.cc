@@ -253,6 +253,9 @@ TEST(ConfigErrorTest, BadUrls) {
   EXPECT_EQ(ErrorOf("webhook {\n  url = \"http://h:99999\"\n}"),
             "gw.conf:2: webhook.url: expected an http:// or https:// URL with a host, got "
             "\"http://h:99999\" (bad port)");
+  EXPECT_EQ(ErrorOf("webhook {\n  url = \"https://h/p#frag\"\n}"),
+            "gw.conf:2: webhook.url: expected an http:// or https:// URL with a host, got "
+            "\"https://h/p#frag\" (fragments are not supported)");
   // HOCON ends unquoted strings at ':', so an unquoted URL is refused with a hint.
   EXPECT_EQ(ErrorOf("webhook {\n  url = http://h\n}"),
             "gw.conf:2: unexpected ':' in the value of key \"url\"; quote values that contain "
@@ -276,6 +279,13 @@ TEST(ConfigErrorTest, DuplicateWebhookNames) {
                     "  {name = a, url = \"http://g\", events = [{event = on_client_connect}]}\n"
                     "]\n"),
             "gw.conf:3: webhooks[1].name: duplicate webhook name \"a\"");
+}
+
+TEST(ConfigErrorTest, WebhooksMustBeAnArray) {
+  EXPECT_EQ(ErrorOf("\nwebhooks { url = \"http://h\" }"),
+            "gw.conf:2: webhooks: expected an array of webhook objects, got an object");
+  EXPECT_EQ(ErrorOf("webhooks = [\n  \"http://h\"\n]"),
+            "gw.conf:2: webhooks[0]: expected an object, got \"http://h\"");
 }
 
 TEST(ConfigErrorTest, NoWebhooks) {
@@ -334,11 +344,32 @@ TEST(ConfigErrorTest, BadHeader) {
             "gw.conf:3: webhook.headers.x-a: header values may not contain CR, LF or NUL");
 }
 
+TEST(ConfigErrorTest, ReservedAndDuplicateHeaders) {
+  EXPECT_EQ(ErrorOf(Hook("headers.Content-Length = \"5\"")),
+            "gw.conf:3: webhook.headers.Content-Length: this header is set by the gateway and "
+            "cannot be configured");
+  EXPECT_EQ(ErrorOf(Hook("headers { X-A = \"1\", x-a = \"2\" }")),
+            "gw.conf:3: webhook.headers.x-a: duplicate header (header names are "
+            "case-insensitive)");
+}
+
+TEST(ConfigErrorTest, EventLargerThanQueue) {
+  EXPECT_EQ(ErrorOf("gateway {\n  max_queue_bytes = 1KiB\n  max_event_bytes = 2KiB\n}"),
+            "gw.conf:1: gateway: max_event_bytes is larger than max_queue_bytes");
+}
+
 TEST(LoadConfigFileTest, MissingFileNamesThePath) {
   absl::StatusOr<Config> config = LoadConfigFile("/nonexistent/dir/gw.conf");
   ASSERT_FALSE(config.ok());
   EXPECT_EQ(config.status().message(),
             "/nonexistent/dir/gw.conf: cannot open config file: No such file or directory");
+}
+
+TEST(LoadConfigFileTest, DirectoryIsRefused) {
+  absl::StatusOr<Config> config = LoadConfigFile(::testing::TempDir());
+  ASSERT_FALSE(config.ok());
+  EXPECT_EQ(config.status().message(),
+            ::testing::TempDir() + ": cannot read config file: Is a directory");
 }
 
 TEST(LoadConfigFileTest, ReadsAFile) {

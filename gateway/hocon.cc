@@ -90,6 +90,13 @@ void AppendUtf8(uint32_t cp, std::string* out) {
   }
 }
 
+int HexDigit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
 std::string Quote(absl::string_view s) {
   constexpr size_t kMaxShown = 60;
   if (s.size() > kMaxShown) {
@@ -139,8 +146,12 @@ class Parser {
   absl::Status ParseField(Value* obj, int depth);
   absl::StatusOr<std::vector<std::string>> ParseKeyPath(bool* first_unquoted);
   absl::StatusOr<MaybeValue> ParseValue(int depth, absl::string_view key);
+  absl::StatusOr<MaybeValue> ParseScalar(absl::string_view key);
   absl::StatusOr<Value> ParseArray(int depth);
   absl::StatusOr<std::string> ParseQuoted();
+  absl::StatusOr<std::string> ParseTripleQuoted();
+  absl::Status ParseEscape(int line, std::string* out);
+  bool ReadHex4(uint32_t* code);
   absl::StatusOr<std::optional<std::string>> ParseSubstitution();
   std::string ParseUnquoted();
   bool AtValueEnd() const;
@@ -302,17 +313,7 @@ absl::StatusOr<std::vector<std::string>> Parser::ParseKeyPath(bool* first_unquot
 
 absl::StatusOr<std::string> Parser::ParseQuoted() {
   int line = line_;
-  if (s_.substr(pos_, 3) == "\"\"\"") {
-    // Triple-quoted: raw text, newlines included; quotes just before the
-    // closing three belong to the string.
-    pos_ += 3;
-    size_t end = s_.find("\"\"\"", pos_);
-    if (end == absl::string_view::npos) return Error(line, "unterminated triple-quoted string");
-    while (end + 3 < s_.size() && s_[end + 3] == '"') ++end;
-    std::string out(s_.substr(pos_, end - pos_));
-    while (pos_ < end + 3) Advance();
-    return out;
-  }
+  if (s_.substr(pos_, 3) == "\"\"\"") return ParseTripleQuoted();
   ++pos_;
   std::string out;
   for (;;) {
@@ -320,82 +321,73 @@ absl::StatusOr<std::string> Parser::ParseQuoted() {
     char c = Peek();
     ++pos_;
     if (c == '"') return out;
-    if (c != '\\') {
-      if (static_cast<unsigned char>(c) < 0x20 && c != '\t') {
-        return Error(line, "control character in a quoted string; escape it");
-      }
-      out.push_back(c);
+    if (c == '\\') {
+      absl::Status st = ParseEscape(line, &out);
+      if (!st.ok()) return st;
       continue;
     }
-    if (AtEnd()) return Error(line, "unterminated string");
-    char e = Peek();
-    ++pos_;
-    switch (e) {
-      case '"':
-        out.push_back('"');
-        break;
-      case '\\':
-        out.push_back('\\');
-        break;
-      case '/':
-        out.push_back('/');
-        break;
-      case 'b':
-        out.push_back('\b');
-        break;
-      case 'f':
-        out.push_back('\f');
-        break;
-      case 'n':
-        out.push_back('\n');
-        break;
-      case 'r':
-        out.push_back('\r');
-        break;
-      case 't':
-        out.push_back('\t');
-        break;
-      case 'u': {
-        auto hex4 = [&](uint32_t* cp) {
-          if (pos_ + 4 > s_.size()) return false;
-          uint32_t v = 0;
-          for (int i = 0; i < 4; ++i) {
-            char h = s_[pos_ + i];
-            v <<= 4;
-            if (h >= '0' && h <= '9')
-              v |= h - '0';
-            else if (h >= 'a' && h <= 'f')
-              v |= h - 'a' + 10;
-            else if (h >= 'A' && h <= 'F')
-              v |= h - 'A' + 10;
-            else
-              return false;
-          }
-          pos_ += 4;
-          *cp = v;
-          return true;
-        };
-        uint32_t cp;
-        if (!hex4(&cp)) return Error(line, "bad \\u escape: expected four hex digits");
-        if (cp >= 0xD800 && cp < 0xDC00) {
-          uint32_t low;
-          if (Peek() != '\\' || Peek(1) != 'u')
-            return Error(line, "unpaired surrogate in \\u escape");
-          pos_ += 2;
-          if (!hex4(&low) || low < 0xDC00 || low > 0xDFFF) {
-            return Error(line, "unpaired surrogate in \\u escape");
-          }
-          cp = 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00);
-        } else if (cp >= 0xDC00 && cp < 0xE000) {
-          return Error(line, "unpaired surrogate in \\u escape");
-        }
-        AppendUtf8(cp, &out);
-        break;
-      }
-      default:
-        return Error(line, absl::StrCat("bad escape \\", std::string(1, e), " in a quoted string"));
+    if (static_cast<unsigned char>(c) < 0x20 && c != '\t') {
+      return Error(line, "control character in a quoted string; escape it");
     }
+    out.push_back(c);
   }
+}
+
+// Raw text up to the closing three quotes, newlines included; further
+// quotes just before the closing three belong to the string, as in HOCON.
+absl::StatusOr<std::string> Parser::ParseTripleQuoted() {
+  int line = line_;
+  pos_ += 3;
+  size_t end = s_.find("\"\"\"", pos_);
+  if (end == absl::string_view::npos) return Error(line, "unterminated triple-quoted string");
+  while (end + 3 < s_.size() && s_[end + 3] == '"') ++end;
+  std::string out(s_.substr(pos_, end - pos_));
+  while (pos_ < end + 3) Advance();
+  return out;
+}
+
+bool Parser::ReadHex4(uint32_t* code) {
+  if (pos_ + 4 > s_.size()) return false;
+  uint32_t v = 0;
+  for (int i = 0; i < 4; ++i) {
+    int digit = HexDigit(s_[pos_ + i]);
+    if (digit < 0) return false;
+    v = (v << 4) | static_cast<uint32_t>(digit);
+  }
+  pos_ += 4;
+  *code = v;
+  return true;
+}
+
+// One JSON escape after its backslash; surrogate pairs become one code point.
+absl::Status Parser::ParseEscape(int line, std::string* out) {
+  if (AtEnd()) return Error(line, "unterminated string");
+  char e = Peek();
+  ++pos_;
+  constexpr absl::string_view kFrom = "\"\\/bfnrt";
+  constexpr absl::string_view kTo = "\"\\/\b\f\n\r\t";
+  size_t simple = kFrom.find(e);
+  if (simple != absl::string_view::npos) {
+    out->push_back(kTo[simple]);
+    return absl::OkStatus();
+  }
+  if (e != 'u') {
+    return Error(line, absl::StrCat("bad escape \\", std::string(1, e), " in a quoted string"));
+  }
+  uint32_t code;
+  if (!ReadHex4(&code)) return Error(line, "bad \\u escape: expected four hex digits");
+  if (code >= 0xDC00 && code < 0xE000) return Error(line, "unpaired surrogate in \\u escape");
+  if (code >= 0xD800 && code < 0xDC00) {
+    uint32_t low;
+    if (Peek() != '\\' || Peek(1) != 'u') return Error(line, "unpaired surrogate in \\u escape");
+    pos_ += 2;
+    if (!ReadHex4(&low) || low < 0xDC00 || low > 0xDFFF) {
+      return Error(line, "unpaired surrogate in \\u escape");
+    }
+    code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00);
+  }
+  AppendUtf8(code, out);
+  return absl::OkStatus();
 }
 
 // Reads `${VAR}` or `${?VAR}`; nullopt when an optional variable is unset.
@@ -468,9 +460,13 @@ absl::StatusOr<Parser::MaybeValue> Parser::ParseValue(int depth, absl::string_vi
     }
     return MaybeValue(std::move(*v));
   }
+  return ParseScalar(key);
+}
 
-  // Scalars: one or more pieces on this line, concatenated as a string when
-  // there are several. Whitespace between pieces is kept, around them not.
+// One or more pieces on this line, concatenated as a string when there are
+// several. Whitespace between pieces is kept, around them not.
+absl::StatusOr<Parser::MaybeValue> Parser::ParseScalar(absl::string_view key) {
+  int line = line_;
   std::string text;
   std::string pending_space;
   int pieces = 0;
@@ -570,7 +566,6 @@ void Merge(Value* into, Value v) {
       into->members.push_back(std::move(m));
     } else {
       Member& existing = into->members[it->second];
-      existing.key_line = m.key_line;
       Merge(&existing.value, std::move(m.value));
     }
   }
@@ -600,7 +595,6 @@ absl::Status Parser::Assign(Value* obj, const std::vector<std::string>& path, in
       continue;
     }
     Member& existing = cur->members[it->second];
-    existing.key_line = key_line;
     if (last) {
       Merge(&existing.value, std::move(v));
     } else if (existing.value.type != Type::kObject) {

@@ -18,7 +18,8 @@
 //     substitutions, object and array concatenation.
 //
 // Hostile input is bounded: kMaxInputBytes of text, kMaxDepth levels of
-// nesting (dotted keys count), kMaxValues values in all.
+// nesting (dotted keys count), kMaxValues values parsed in all (values that
+// a repeated key replaces or merges still count: the limit bounds work).
 
 #include <cstddef>
 #include <map>
@@ -65,9 +66,10 @@ struct Value {
   std::map<std::string, size_t, std::less<>> index;
 };
 
+// One key of an object and its value.
 struct Member {
   std::string key;
-  // The line of the key (where the member was last assigned).
+  // The line where the key first appeared (a repeated key keeps it).
   int key_line = 0;
   Value value;
 };

@@ -78,6 +78,9 @@ TEST(HoconTest, DuplicateKeysLaterScalarWinsObjectsMerge) {
   EXPECT_EQ(At(root, {"o", "y"})->text, "2");
   EXPECT_EQ(At(root, {"o", "z"})->text, "3");
   EXPECT_EQ(root.members.size(), 2u);
+  // A repeated key is reported where it first appeared.
+  EXPECT_EQ(root.members[1].key, "o");
+  EXPECT_EQ(root.members[1].key_line, 3);
 }
 
 TEST(HoconTest, ArraysWithCommasAndNewlines) {

@@ -1,0 +1,191 @@
+"""Runs real mosquitto brokers and command-line clients for the tests.
+
+Every broker listens on a free loopback port in its own temporary directory
+and is stopped (and waited for) by the context manager that started it.
+"""
+
+import contextlib
+import os
+import pwd
+import queue
+import shutil
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+
+MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+MOSQUITTO_PUB = shutil.which("mosquitto_pub") or "/usr/bin/mosquitto_pub"
+MOSQUITTO_SUB = shutil.which("mosquitto_sub") or "/usr/bin/mosquitto_sub"
+MOSQUITTO_PASSWD = shutil.which("mosquitto_passwd") or "/usr/bin/mosquitto_passwd"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Broker:
+    """A running mosquitto; `port` and `dir` are set once it accepts TCP."""
+
+    def __init__(self, proc, port, workdir, log_path):
+        self.proc = proc
+        self.port = port
+        self.dir = workdir
+        self.log_path = log_path
+
+    def log(self):
+        with open(self.log_path, encoding="utf-8", errors="replace") as f:
+            return f.read()
+
+
+@contextlib.contextmanager
+def run_broker(config_lines, env=None, files=None):
+    """Starts mosquitto with `config_lines` (a listener line is added).
+
+    `files` maps names to contents written into the broker's directory first;
+    "{dir}" in config lines and file contents is replaced by that directory.
+    """
+    workdir = tempfile.mkdtemp(prefix="wgw_mosq_")
+    # mosquitto started as root switches to the "mosquitto" user, which could
+    # not write the test's files; staying root is what the tests need.
+    os.chmod(workdir, 0o755)
+    port = free_port()
+    for name, text in (files or {}).items():
+        with open(os.path.join(workdir, name), "w") as f:
+            f.write(text.replace("{dir}", workdir))
+    lines = [f"listener {port} 127.0.0.1", "log_dest stderr", "log_type all"]
+    if os.geteuid() == 0:
+        lines.append("user " + pwd.getpwuid(0).pw_name)
+    lines += [l.replace("{dir}", workdir) for l in config_lines]
+    conf = os.path.join(workdir, "mosquitto.conf")
+    with open(conf, "w") as f:
+        f.write("\n".join(lines) + "\n")
+    log_path = os.path.join(workdir, "broker.log")
+    log = open(log_path, "w")
+    proc = subprocess.Popen([MOSQUITTO, "-c", conf], stdout=log, stderr=log,
+                            env={**os.environ, **(env or {})})
+    broker = Broker(proc, port, workdir, log_path)
+    try:
+        _wait_for_port(proc, port, broker)
+        yield broker
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()
+        if os.environ.get("WGW_KEEP_TMP") is None:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _wait_for_port(proc, port, broker):
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError("mosquitto exited with %d:\n%s" % (proc.returncode, broker.log()))
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.02)
+    raise RuntimeError("mosquitto did not listen on port %d:\n%s" % (port, broker.log()))
+
+
+def auth_args(version, user=None, password=None, client_id=None):
+    args = ["-V", version]
+    if client_id:
+        args += ["-i", client_id]
+    if user is not None:
+        args += ["-u", user]
+    if password is not None:
+        args += ["-P", password]
+    return args
+
+
+def publish(port, topic, payload, version="mqttv311", qos=1, retain=False, **auth):
+    """Runs mosquitto_pub once; returns (exit code, stderr text)."""
+    args = [MOSQUITTO_PUB, "-h", "127.0.0.1", "-p", str(port), "-t", topic, "-m", payload,
+            "-q", str(qos)] + auth_args(version, **auth)
+    if retain:
+        args.append("-r")
+    done = subprocess.run(args, capture_output=True, text=True, timeout=20)
+    return done.returncode, done.stderr.strip()
+
+
+class Subscriber:
+    """mosquitto_sub in the background, its output read line by line.
+
+    Started with -d so that the SUBACK codes are printed; `suback` holds them
+    as a list of ints, or None when the client never got one (connection
+    refused).
+    """
+
+    def __init__(self, port, filters, version="mqttv311", qos=0, **auth):
+        # stdbuf: mosquitto_sub does not flush its debug lines into a pipe.
+        args = ["stdbuf", "-oL", MOSQUITTO_SUB, "-h", "127.0.0.1", "-p", str(port), "-d", "-v", "-q", str(qos)]
+        for f in filters:
+            args += ["-t", f]
+        args += auth_args(version, **auth)
+        self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                     text=True)
+        self.lines = queue.Queue()
+        self.suback = None
+        self.messages = []
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self):
+        for line in self.proc.stdout:
+            self.lines.put(line.rstrip("\n"))
+        self.lines.put(None)
+
+    def _next(self, deadline):
+        try:
+            return self.lines.get(timeout=max(0.0, deadline - time.monotonic()))
+        except queue.Empty:
+            return None
+
+    def wait_suback(self, timeout=10):
+        """Waits for the SUBACK (or the client's exit); returns its codes."""
+        deadline = time.monotonic() + timeout
+        while True:
+            line = self._next(deadline)
+            if line is None:
+                return None
+            if line.startswith("Subscribed (mid:"):
+                codes = line.split("):", 1)[1]
+                self.suback = [int(c) for c in codes.replace(",", " ").split()]
+                return self.suback
+
+    def wait_message(self, topic, timeout=10):
+        """Collects messages until one on `topic` arrives; returns all seen."""
+        deadline = time.monotonic() + timeout
+        while True:
+            line = self._next(deadline)
+            if line is None:
+                return self.messages
+            if line.startswith("Client ") or " " not in line:
+                continue
+            t, payload = line.split(" ", 1)
+            self.messages.append((t, payload))
+            if t == topic:
+                return self.messages
+
+    def stop(self):
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def make_password_file(path, users):
+    """Writes a mosquitto password file with mosquitto_passwd -b."""
+    open(path, "w").close()
+    for user, password in users.items():
+        subprocess.run([MOSQUITTO_PASSWD, "-b", path, user, password], check=True,
+                       capture_output=True)

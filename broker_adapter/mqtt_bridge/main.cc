@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
 #include "broker_adapter/mqtt_bridge/bridge_options.h"
 #include "broker_adapter/mqtt_bridge/notice.h"
 #include "broker_adapter/webhookgw_adapter.h"
@@ -31,6 +32,8 @@ namespace webhookgw {
 namespace {
 
 std::mutex log_mu;
+// Set once in main before any thread starts.
+bool verbose_logs = false;
 
 // One key=value log line on stderr; callable from any thread.
 void Log(const char* level, const std::string& text) {
@@ -40,7 +43,9 @@ void Log(const char* level, const std::string& text) {
 
 void AdapterLog(void*, wgw_log_level level, const char* message) {
   static const char* const kNames[] = {"debug", "info", "warn", "error"};
-  Log(kNames[level < 4 ? level : 3], absl::StrCat("adapter=\"", message, "\""));
+  if (level == WGW_LOG_DEBUG && !verbose_logs) return;
+  Log(kNames[level < 4 ? level : 3],
+      absl::StrCat("adapter=\"", absl::StrReplaceAll(message, {{"\"", "'"}}), "\""));
 }
 
 std::string HostName() {
@@ -317,6 +322,7 @@ int main(int argc, char** argv) {
   sigaddset(&stop, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &stop, nullptr);
 
+  webhookgw::verbose_logs = options->verbose;
   webhookgw::Bridge bridge(*std::move(options));
   if (!bridge.Start()) {
     bridge.Stop();

@@ -105,6 +105,14 @@ def traffic(port):
          "-t", "m/q", "-U", "m/+/x", "-U", "z/#", "-E"], capture_output=True, timeout=20)
     assert done.returncode == 0, done.stderr
 
+    # A takeover: a second CONNECT with the same client id ends the first.
+    dup = h.Subscriber(port, ["d/#"], client_id="dup")
+    if dup.wait_suback() is None:
+        raise AssertionError("dup was refused")
+    rc, err = h.publish(port, "d/1", "x", client_id="dup")
+    assert rc == 0, err
+    dup.stop()
+
     # A socket that never sends CONNECT is not a client.
     with socket.create_connection(("127.0.0.1", port)):
         pass
@@ -112,7 +120,8 @@ def traffic(port):
 
 def check_events(c, events):
     connect = {e["clientid"]: e for e in of(events, "client_connect")}
-    c.eq("connect clients", {"s5", "p3", "p5", "u3"}, set(connect))
+    c.eq("connect clients", {"s5", "p3", "p5", "u3", "dup"}, set(connect))
+    c.eq("takeover: both sessions connect", 2, len(of(events, "client_connect", "dup")))
     for cid, ver, user, keepalive in (("s5", 5, None, 60), ("p3", 4, "alice", 60),
                                       ("p5", 5, None, 60), ("u3", 4, None, 30)):
         e = connect.get(cid, {})
@@ -131,7 +140,8 @@ def check_events(c, events):
     pubs = of(events, "message_publish")
     c.eq("publish order and fields",
          [("p3", "alice", "m/a/x", 0, False, "zero"), ("p3", "alice", "m/a/x", 1, False, "one"),
-          ("p3", "alice", "m/a/x", 2, True, "two"), ("p5", None, "m/b/x", 1, False, "v5")],
+          ("p3", "alice", "m/a/x", 2, True, "two"), ("p5", None, "m/b/x", 1, False, "v5"),
+          ("dup", None, "d/1", 1, False, "x")],
          [(e["from_client_id"], e["from_username"], e["topic"], e["qos"], e["retain"],
            e["payload"]) for e in pubs])
 
@@ -143,7 +153,8 @@ def check_events(c, events):
     c.eq("delivered publisher unknown", {None}, {e["from_client_id"] for e in delivered})
 
     gone = of(events, "client_disconnected")
-    c.eq("disconnected clients", ["p3", "p3", "p3", "p5", "s5", "u3"],
+    # The session taken over is reported as disconnected too.
+    c.eq("disconnected clients", ["dup", "dup", "p3", "p3", "p3", "p5", "s5", "u3"],
          sorted(e["clientid"] for e in gone))
     c.eq("disconnect reason", {"unknown"}, {e["reason"] for e in gone})
     c.eq("no event without a client id", [], [e for e in events if e["clientid"] is None])
@@ -166,13 +177,21 @@ def check_refused_connect(c, so):
             rc, _ = h.publish(broker.port, "t", "x", client_id="bad", user="alice",
                               password="wrong")
             c.eq("bad password refused", True, rc != 0)
+            sub = h.Subscriber(broker.port, ["t"], client_id="reader", user="alice",
+                               password="pw")
+            c.eq("reader subscribed", [0], sub.wait_suback())
             rc, _ = h.publish(broker.port, "t", "x", client_id="good", user="alice",
                               password="pw")
             c.eq("good password accepted", 0, rc)
+            c.eq("reader got it", [("t", "x")], sub.wait_message("t"))
+            sub.stop()
             events = wait_for(capture, lambda ev: of(ev, "client_disconnected", "good"),
                               "good's disconnect")
         c.eq("refused client connect reported", 1, len(of(events, "client_connect", "bad")))
         c.eq("refused client disconnect", [], of(events, "client_disconnected", "bad"))
+        # plugin_opt_delivered is off by default.
+        c.eq("no delivered by default", [], of(events, "message_delivered"))
+        c.eq("publish still reported", 1, len(of(events, "message_publish", from_client_id="good")))
     finally:
         capture.close()
 
@@ -195,8 +214,8 @@ def main():
                            "plugin_opt_delivered true"],
                           env=capture.broker_env()) as broker:
             traffic(broker.port)
-            events = wait_for(capture, lambda ev: len(of(ev, "client_disconnected")) >= 6,
-                              "six disconnects")
+            events = wait_for(capture, lambda ev: len(of(ev, "client_disconnected")) >= 8,
+                              "eight disconnects")
         check_events(c, events)
     finally:
         capture.close()

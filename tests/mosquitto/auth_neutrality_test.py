@@ -3,7 +3,7 @@
 
 The same client scenarios run against brokers without the plugin and with
 it (options left to "auto", and stated explicitly), in three setups: no
-password or ACL file, a password file, an ACL file, and both. Every outcome
+password or ACL file, a password file, an ACL file, and both, and after a reload (SIGHUP) from the first setup to the last. Every outcome
 (CONNECT accepted or refused, SUBACK codes, message received or not) must
 be identical. Two negative controls load the plugin with a wrong answer and
 require a difference, which shows the scenarios can see one.
@@ -137,6 +137,16 @@ def run_setup(setup, lines, passwords):
         return scenarios(broker.port)
 
 
+def run_reload(after, lines, passwords):
+    """Starts as the anonymous setup, reloads into `after`, runs scenarios."""
+    files = dict(after["files"], passwords=passwords)
+    with h.run_broker(SETUPS["anonymous"]["config"] + lines, files=files,
+                      env={"WGW_STUB_EVENTS": os.devnull}) as broker:
+        wait = ["Reloading config."] + (["webhookgw: reload"] if lines else [])
+        broker.reload(after["config"] + lines, wait_for=wait)
+        return scenarios(broker.port)
+
+
 def plugin_lines(so, extra):
     return [f"plugin {so}", "plugin_opt_target 127.0.0.1:1", "plugin_opt_node test",
             "plugin_opt_delivered true", "plugin_opt_shutdown_timeout_ms 1"] + extra
@@ -161,6 +171,18 @@ def main():
                 print(f"  {k}: without plugin {want}, with plugin {have}")
             failures += bool(d)
         sanity(name, baseline)
+
+    # A reload that adds a password file and an ACL file: "auto" must follow.
+    after = SETUPS["password+acl"]
+    base = run_reload(after, [], passwords)
+    got = run_reload(after, plugin_lines(so, []), passwords)
+    d = diff(base, got)
+    print(f"reload anonymous -> password+acl/auto: {len(base)} scenarios "
+          f"{'ok' if not d else 'CHANGED'}")
+    for k, (want, have) in d.items():
+        print(f"  {k}: without plugin {want}, with plugin {have}")
+    failures += bool(d)
+    sanity("password+acl", base)
 
     # Negative controls: a wrong answer must show up as a difference.
     for name, wrong in (("anonymous", ["plugin_opt_basic_auth defer",

@@ -9,6 +9,7 @@ import os
 import pwd
 import queue
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -30,11 +31,29 @@ def free_port():
 class Broker:
     """A running mosquitto; `port` and `dir` are set once it accepts TCP."""
 
-    def __init__(self, proc, port, workdir, log_path):
+    def __init__(self, proc, port, workdir, log_path, conf, base_lines):
         self.proc = proc
         self.port = port
         self.dir = workdir
         self.log_path = log_path
+        self.conf = conf
+        self.base_lines = base_lines
+
+    def reload(self, config_lines, wait_for=("Reloading config.",)):
+        """Rewrites the configuration and sends SIGHUP; returns once every
+        line in `wait_for` has appeared in the log once more than before.
+        mosquitto reloads on its only thread, so clients that connect after
+        that see the new configuration."""
+        before = {w: self.log().count(w) for w in wait_for}
+        lines = self.base_lines + [l.replace("{dir}", self.dir) for l in config_lines]
+        with open(self.conf, "w") as f:
+            f.write("\n".join(lines) + "\n")
+        self.proc.send_signal(signal.SIGHUP)
+        deadline = time.monotonic() + 10
+        while any(self.log().count(w) <= n for w, n in before.items()):
+            if time.monotonic() > deadline:
+                raise RuntimeError("mosquitto did not reload:\n" + self.log())
+            time.sleep(0.02)
 
     def log(self):
         with open(self.log_path, encoding="utf-8", errors="replace") as f:
@@ -59,6 +78,7 @@ def run_broker(config_lines, env=None, files=None):
     lines = [f"listener {port} 127.0.0.1", "log_dest stderr", "log_type all"]
     if os.geteuid() == 0:
         lines.append("user " + pwd.getpwuid(0).pw_name)
+    base_lines = list(lines)
     lines += [l.replace("{dir}", workdir) for l in config_lines]
     conf = os.path.join(workdir, "mosquitto.conf")
     with open(conf, "w") as f:
@@ -67,7 +87,7 @@ def run_broker(config_lines, env=None, files=None):
     log = open(log_path, "w")
     proc = subprocess.Popen([MOSQUITTO, "-c", conf], stdout=log, stderr=log,
                             env={**os.environ, **(env or {})})
-    broker = Broker(proc, port, workdir, log_path)
+    broker = Broker(proc, port, workdir, log_path, conf, base_lines)
     try:
         _wait_for_port(proc, port, broker)
         yield broker

@@ -2,8 +2,9 @@
 """The plugin must never change an auth or ACL decision of mosquitto 2.0.11.
 
 The same client scenarios run against brokers without the plugin and with
-it (options left to "auto", and stated explicitly), in three setups: no
-password or ACL file, a password file, an ACL file, and both, and after a reload (SIGHUP) from the first setup to the last. Every outcome
+it (options left to "auto", and stated explicitly), in four setups (no
+password or ACL file, a password file, an ACL file, both) and after a
+reload (SIGHUP) from the first setup to the last. Every outcome
 (CONNECT accepted or refused, SUBACK codes, message received or not) must
 be identical. Two negative controls load the plugin with a wrong answer and
 require a difference, which shows the scenarios can see one.

@@ -3,10 +3,10 @@
 
 One bridge reports every message as message.publish with the fields a
 subscriber can know; two bridges in one share group report each message
-once between them. Events are read from the file-writing build of the
-adapter C API (see event_mapping_test.py for retargeting).
+once between them. Events are read through capture.py (a file, or with
+--gateway the webhook bodies of a real webhook-gateway).
 
-Usage: mqtt_bridge_test.py BRIDGE_BINARY
+Usage: mqtt_bridge_test.py BRIDGE_BINARY [--gateway WEBHOOK_GATEWAY]
 """
 
 import os
@@ -16,17 +16,18 @@ import threading
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import broker_harness as h  # noqa: E402
-from event_mapping_test import Checker, FileCapture, of, wait_for  # noqa: E402
+from capture import make_capture_factory  # noqa: E402
+from event_mapping_test import Checker, of, wait_for  # noqa: E402
 
 
 class BridgeProcess:
     """The bridge, started with -v; waits until its SUBACK was logged."""
 
     def __init__(self, binary, port, capture, extra):
-        args = [binary, "--broker", f"127.0.0.1:{port}", "--target", "127.0.0.1:1",
+        args = [binary, "--broker", f"127.0.0.1:{port}", "--target", capture.target,
                 "--node", "bridge-test", "-v"] + extra
         self.proc = subprocess.Popen(args, stderr=subprocess.PIPE, text=True,
-                                     env={**os.environ, **capture.broker_env()})
+                                     env={**os.environ, **capture.env()})
         self.subscribed = threading.Event()
         self.log = []
         threading.Thread(target=self._read, daemon=True).start()
@@ -49,8 +50,8 @@ class BridgeProcess:
             return self.proc.wait()
 
 
-def single_bridge(c, binary, protocol):
-    capture = FileCapture()
+def single_bridge(c, binary, protocol, new_capture):
+    capture = new_capture()
     try:
         with h.run_broker(["allow_anonymous true"]) as broker:
             h.publish(broker.port, "old/retained", "history", retain=True, client_id="r0")
@@ -80,13 +81,14 @@ def single_bridge(c, binary, protocol):
         want = [("m/q0", 0, False, "p0", ""), ("m/q1", 1, v5, "p1", ""),
                 ("m/q2", 2, False, "p2", ""), ("m/named", 1, False, "hi", "dev-7" if v5 else "")]
         c.eq(f"bridge publishes (protocol {protocol})", sorted(want), got)
-        c.eq("username unknown", {None}, {e["from_username"] for e in of(events, "message_publish")})
+        c.eq("username unknown", {None},
+             {e.get("from_username") for e in of(events, "message_publish")})
     finally:
         capture.close()
 
 
-def shared_bridges(c, binary):
-    capture = FileCapture()
+def shared_bridges(c, binary, new_capture):
+    capture = new_capture()
     try:
         with h.run_broker(["allow_anonymous true"]) as broker:
             bridges = [BridgeProcess(binary, broker.port, capture,
@@ -110,9 +112,10 @@ def shared_bridges(c, binary):
 def main():
     binary = os.path.abspath(sys.argv[1])
     c = Checker()
-    single_bridge(c, binary, "5")
-    single_bridge(c, binary, "4")
-    shared_bridges(c, binary)
+    new_capture = make_capture_factory(sys.argv)
+    single_bridge(c, binary, "5", new_capture)
+    single_bridge(c, binary, "4", new_capture)
+    shared_bridges(c, binary, new_capture)
     print(f"{c.checks} checks, {c.failures} failed")
     return 1 if c.failures else 0
 

@@ -204,7 +204,7 @@ int OnAclCheck(int, void* event_data, void* userdata) {
   } else if (ed->access == MOSQ_ACL_UNSUBSCRIBE) {
     event.kind = WGW_CLIENT_UNSUBSCRIBE;
   } else if (ed->access == MOSQ_ACL_READ && plugin->options.delivered &&
-             !absl::StartsWith(report ? ed->topic : "", "$SYS/")) {
+             !(report && absl::StartsWith(ed->topic, "$SYS/"))) {
     // The publisher is not known to a READ check.
     event.kind = WGW_MESSAGE_DELIVERED;
     event.payload = ed->payload;

@@ -2,8 +2,9 @@
 """The plugin must never change an auth or ACL decision of mosquitto 2.0.11.
 
 The same client scenarios run against brokers without the plugin and with
-it (options left to "auto", and stated explicitly), in four setups (no
-password or ACL file, a password file, an ACL file, both) and after a
+it (options left to "auto", and stated explicitly), in five setups (no
+password or ACL file, a password file, the same per listener, an ACL file,
+both) and after a
 reload (SIGHUP) from the first setup to the last. Every outcome
 (CONNECT accepted or refused, SUBACK codes, message received or not) must
 be identical. Two negative controls load the plugin with a wrong answer and
@@ -89,6 +90,15 @@ SETUPS = {
         "files": {"acl": ACL},
         "explicit": ["plugin_opt_basic_auth allow", "plugin_opt_acl_check defer"],
     },
+    # per_listener_settings: the plugin cannot tell the listeners apart, so
+    # "auto" refuses to start (checked in main) and the answers are stated.
+    "per-listener password": {
+        "config": ["per_listener_settings true", "allow_anonymous false",
+                   "password_file {dir}/passwords"],
+        "files": {},
+        "explicit": ["plugin_opt_basic_auth defer", "plugin_opt_acl_check allow"],
+        "auto": False,
+    },
     "password+acl": {
         "config": ["allow_anonymous false", "password_file {dir}/passwords",
                    "acl_file {dir}/acl"],
@@ -138,6 +148,21 @@ def run_setup(setup, lines, passwords):
         return scenarios(broker.port)
 
 
+def auto_refuses(setup, so, passwords):
+    """Where the configuration cannot tell the answers, "auto" must stop the
+    broker with a message asking for them, not guess."""
+    files = dict(setup["files"], passwords=passwords)
+    try:
+        with h.run_broker(setup["config"] + plugin_lines(so, []), files=files,
+                          env={"WGW_STUB_EVENTS": os.devnull}):
+            print("  auto: broker started, but it must refuse")
+            return False
+    except RuntimeError as e:
+        ok = "set plugin_opt_basic_auth and plugin_opt_acl_check explicitly" in str(e)
+        print(f"  auto: broker refused to start ({'ok' if ok else 'WRONG MESSAGE'})")
+        return ok
+
+
 def run_reload(after, lines, passwords):
     """Starts as the anonymous setup, reloads into `after`, runs scenarios."""
     files = dict(after["files"], passwords=passwords)
@@ -163,7 +188,12 @@ def main():
     failures = 0
     for name, setup in SETUPS.items():
         baseline = run_setup(setup, [], passwords)
-        for variant, extra in (("auto", []), ("explicit", setup["explicit"])):
+        variants = [("explicit", setup["explicit"])]
+        if setup.get("auto", True):
+            variants.insert(0, ("auto", []))
+        else:
+            failures += not auto_refuses(setup, so, passwords)
+        for variant, extra in variants:
             got = run_setup(setup, plugin_lines(so, extra), passwords)
             d = diff(baseline, got)
             status = "ok" if not d else "CHANGED"
@@ -217,6 +247,9 @@ def sanity(name, r):
                 r["alice-readonly-mqttv5"].get("received") is False,
                 r["bob-writes-ro-mqttv311"].get("received") is True,
                         r["alice-allowed-mqttv5"].get("received") is True],
+        "per-listener password": [r["anon-mqttv311"]["connect_exit"] != 0,
+                                  r["alice-bad-mqttv5"]["connect_exit"] != 0,
+                                  r["alice-good-mqttv5"]["connect_exit"] == 0],
         "password+acl": [r["anon-mqttv5"]["connect_exit"] != 0,
                          r["alice-readonly-mqttv5"].get("received") is False,
                          r["bob-writes-ro-mqttv311"].get("received") is True],

@@ -71,6 +71,12 @@ def traffic(port):
          "-t", "m/q", "-U", "m/+/x", "-U", "z/#", "-E"], capture_output=True, timeout=20)
     assert done.returncode == 0, done.stderr
 
+    # Retained $SYS messages reach this subscriber; they are not reported.
+    sys_sub = h.Subscriber(port, ["$SYS/broker/version"], client_id="sys")
+    got = sys_sub.wait_message("$SYS/broker/version")
+    sys_sub.stop()
+    assert got, "no retained $SYS message"
+
     # A takeover: a second CONNECT with the same client id ends the first.
     dup = h.Subscriber(port, ["d/#"], client_id="dup")
     if dup.wait_suback() is None:
@@ -86,7 +92,11 @@ def traffic(port):
 
 def check_events(c, events):
     connect = {e["clientid"]: e for e in of(events, "client_connect")}
-    c.eq("connect clients", {"s5", "p3", "p5", "u3", "dup"}, set(connect))
+    c.eq("connect clients", {"s5", "p3", "p5", "u3", "dup", "sys"}, set(connect))
+    c.eq("no delivered for $SYS", [], [e for e in of(events, "message_delivered")
+                                       if e["topic"].startswith("$SYS/")])
+    c.eq("$SYS subscription reported", ["$SYS/broker/version"],
+         [e["topic"] for e in of(events, "client_subscribe", "sys")])
     c.eq("takeover: both sessions connect", 2, len(of(events, "client_connect", "dup")))
     for cid, ver, user, keepalive in (("s5", 5, None, 60), ("p3", 4, "alice", 60),
                                       ("p5", 5, None, 60), ("u3", 4, None, 30)):
@@ -124,7 +134,7 @@ def check_events(c, events):
 
     gone = of(events, "client_disconnected")
     # The session taken over is reported as disconnected too.
-    c.eq("disconnected clients", ["dup", "dup", "p3", "p3", "p3", "p5", "s5", "u3"],
+    c.eq("disconnected clients", ["dup", "dup", "p3", "p3", "p3", "p5", "s5", "sys", "u3"],
          sorted(e["clientid"] for e in gone))
     c.eq("disconnect reason", {"unknown"}, {e["reason"] for e in gone})
     c.eq("no event without a client id", [], [e for e in events if e["clientid"] is None])
@@ -185,8 +195,8 @@ def main():
                            "plugin_opt_delivered true"],
                           env=capture.env()) as broker:
             traffic(broker.port)
-            events = wait_for(capture, lambda ev: len(of(ev, "client_disconnected")) >= 8,
-                              "eight disconnects")
+            events = wait_for(capture, lambda ev: len(of(ev, "client_disconnected")) >= 9,
+                              "nine disconnects")
         check_events(c, events)
     finally:
         capture.close()

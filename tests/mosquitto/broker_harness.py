@@ -71,10 +71,30 @@ def run_broker(config_lines, env=None, files=None):
     # mosquitto started as root switches to the "mosquitto" user, which could
     # not write the test's files; staying root is what the tests need.
     os.chmod(workdir, 0o755)
-    port = free_port()
     for name, text in (files or {}).items():
         with open(os.path.join(workdir, name), "w") as f:
             f.write(text.replace("{dir}", workdir))
+    broker = None
+    try:
+        # A free port can be taken by another process between the probe and
+        # mosquitto's bind; then mosquitto exits and another port is tried.
+        for _ in range(5):
+            broker = _start(workdir, config_lines, env)
+            if _wait_until_running(broker):
+                break
+            _stop(broker)
+        else:
+            raise RuntimeError("mosquitto found no free port:\n" + broker.log())
+        yield broker
+    finally:
+        if broker is not None:
+            _stop(broker)
+        if os.environ.get("WGW_KEEP_TMP") is None:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _start(workdir, config_lines, env):
+    port = free_port()
     lines = [f"listener {port} 127.0.0.1", "log_dest stderr", "log_type all"]
     if os.geteuid() == 0:
         lines.append("user " + pwd.getpwuid(0).pw_name)
@@ -87,32 +107,38 @@ def run_broker(config_lines, env=None, files=None):
     log = open(log_path, "w")
     proc = subprocess.Popen([MOSQUITTO, "-c", conf], stdout=log, stderr=log,
                             env={**os.environ, **(env or {})})
-    broker = Broker(proc, port, workdir, log_path, conf, base_lines)
+    log.close()
+    return Broker(proc, port, workdir, log_path, conf, base_lines)
+
+
+def _stop(broker):
+    if broker.proc.poll() is None:
+        broker.proc.terminate()
     try:
-        _wait_for_port(proc, port, broker)
-        yield broker
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
-        if os.environ.get("WGW_KEEP_TMP") is None:
-            shutil.rmtree(workdir, ignore_errors=True)
+        broker.proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        broker.proc.kill()
+        broker.proc.wait()
 
 
-def _wait_for_port(proc, port, broker):
-    deadline = time.monotonic() + 10
+def _wait_until_running(broker):
+    """True once this broker logs that it runs and its port accepts; False
+    when it could not bind its port; raises when it failed otherwise."""
+    deadline = time.monotonic() + 15
     while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError("mosquitto exited with %d:\n%s" % (proc.returncode, broker.log()))
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                return
+        if broker.proc.poll() is not None:
+            if "Address already in use" in broker.log():
+                return False
+            raise RuntimeError("mosquitto exited with %d:\n%s" %
+                               (broker.proc.returncode, broker.log()))
+        # The log line proves the listener is this broker's, not another
+        # process's that happens to hold the port.
+        if " running" in broker.log():
+            with socket.socket() as s:
+                if s.connect_ex(("127.0.0.1", broker.port)) == 0:
+                    return True
         time.sleep(0.02)
-    raise RuntimeError("mosquitto did not listen on port %d:\n%s" % (port, broker.log()))
+    raise RuntimeError("mosquitto did not start on port %d:\n%s" % (broker.port, broker.log()))
 
 
 def auth_args(version, user=None, password=None, client_id=None):
@@ -168,7 +194,7 @@ class Subscriber:
         except queue.Empty:
             return None
 
-    def wait_suback(self, timeout=10):
+    def wait_suback(self, timeout=30):
         """Waits for the SUBACK (or the client's exit); returns its codes."""
         deadline = time.monotonic() + timeout
         while True:
@@ -180,7 +206,7 @@ class Subscriber:
                 self.suback = [int(c) for c in codes.replace(",", " ").split()]
                 return self.suback
 
-    def wait_message(self, topic, timeout=10):
+    def wait_message(self, topic, timeout=30):
         """Collects messages until one on `topic` arrives; returns all seen."""
         deadline = time.monotonic() + timeout
         while True:

@@ -4,6 +4,7 @@ Every broker listens on a free loopback port in its own temporary directory
 and is stopped (and waited for) by the context manager that started it.
 """
 
+import atexit
 import contextlib
 import os
 import pwd
@@ -20,6 +21,25 @@ MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
 MOSQUITTO_PUB = shutil.which("mosquitto_pub") or "/usr/bin/mosquitto_pub"
 MOSQUITTO_SUB = shutil.which("mosquitto_sub") or "/usr/bin/mosquitto_sub"
 MOSQUITTO_PASSWD = shutil.which("mosquitto_passwd") or "/usr/bin/mosquitto_passwd"
+
+
+# Every client process still running when the test exits (an assertion
+# failed half way) is stopped then, so none outlives the test.
+_children = []
+
+
+@atexit.register
+def _stop_children():
+    for proc in _children:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def track(proc):
+    """Registers a child process to be killed if the test exits early."""
+    _children.append(proc)
+    return proc
 
 
 def free_port():
@@ -107,6 +127,7 @@ def _start(workdir, config_lines, env):
     log = open(log_path, "w")
     proc = subprocess.Popen([MOSQUITTO, "-c", conf], stdout=log, stderr=log,
                             env={**os.environ, **(env or {})})
+    _children.append(proc)
     log.close()
     return Broker(proc, port, workdir, log_path, conf, base_lines)
 
@@ -178,6 +199,7 @@ class Subscriber:
         args += auth_args(version, **auth)
         self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                      text=True)
+        _children.append(self.proc)
         self.lines = queue.Queue()
         self.suback = None
         self.messages = []

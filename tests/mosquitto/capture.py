@@ -113,6 +113,7 @@ webhook {{
         self.log = open(os.path.join(self.dir, "gateway.log"), "w")
         self.proc = subprocess.Popen([gateway_binary, "--config", conf], stdout=self.log,
                                      stderr=subprocess.STDOUT)
+        h.track(self.proc)
         deadline = time.monotonic() + 10
         while True:
             if self.proc.poll() is not None or time.monotonic() > deadline:

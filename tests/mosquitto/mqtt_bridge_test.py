@@ -28,6 +28,7 @@ class BridgeProcess:
                 "--node", "bridge-test", "-v"] + extra
         self.proc = subprocess.Popen(args, stderr=subprocess.PIPE, text=True,
                                      env={**os.environ, **capture.env()})
+        h.track(self.proc)
         self.subscribed = threading.Event()
         self.log = []
         threading.Thread(target=self._read, daemon=True).start()
@@ -42,6 +43,9 @@ class BridgeProcess:
                 self.subscribed.set()
 
     def stop(self):
+        """Stops the bridge (it waits up to 5 s for acks); returns its status."""
+        if self.proc.poll() is not None:
+            return self.proc.returncode
         self.proc.terminate()
         try:
             return self.proc.wait(timeout=10)
@@ -52,6 +56,7 @@ class BridgeProcess:
 
 def single_bridge(c, binary, protocol, new_capture):
     capture = new_capture()
+    bridge = None
     try:
         with h.run_broker(["allow_anonymous true"]) as broker:
             h.publish(broker.port, "old/retained", "history", retain=True, client_id="r0")
@@ -84,16 +89,20 @@ def single_bridge(c, binary, protocol, new_capture):
         c.eq("username unknown", {None},
              {e.get("from_username") for e in of(events, "message_publish")})
     finally:
+        if bridge is not None:
+            bridge.stop()
         capture.close()
 
 
 def shared_bridges(c, binary, new_capture):
     capture = new_capture()
+    bridges = []
     try:
         with h.run_broker(["allow_anonymous true"]) as broker:
-            bridges = [BridgeProcess(binary, broker.port, capture,
-                                     ["--topics", "s/#", "--share-group", "wg",
-                                      "--client-id", f"bridge-{i}"]) for i in range(2)]
+            for i in range(2):
+                bridges.append(BridgeProcess(binary, broker.port, capture,
+                                             ["--topics", "s/#", "--share-group", "wg",
+                                              "--client-id", f"bridge-{i}"]))
             n = 20
             for i in range(n):
                 rc, _ = h.publish(broker.port, f"s/{i}", str(i), qos=1, client_id=f"p{i}")
@@ -106,6 +115,8 @@ def shared_bridges(c, binary, new_capture):
         payloads = sorted(int(e["payload"]) for e in of(events, "message_publish"))
         c.eq("each message reported once by the group", list(range(n)), payloads)
     finally:
+        for b in bridges:
+            b.stop()
         capture.close()
 
 

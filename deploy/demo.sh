@@ -23,12 +23,15 @@ if [[ ${DEMO_SKIP_SETUP:-0} != 1 ]]; then
 fi
 
 work=$(mktemp -d)
+# mosquitto started as root drops to its own user and must still read these.
+chmod 755 "$work"
 pids=()
 stop() {
   trap - INT TERM EXIT
   echo
   echo "stopping"
-  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  # Broker first, then gateway, then sink: each stops after what feeds it.
+  for ((i = ${#pids[@]} - 1; i >= 0; i--)); do kill -TERM "${pids[i]}" 2>/dev/null || true; done
   wait 2>/dev/null || true
   rm -rf "$work"
 }

@@ -78,6 +78,18 @@ admin=$(grep -o 'admin_listen=[^ ]*' "$work/log" | cut -d= -f2)
 [[ $(curl -s -o /dev/null -w '%{http_code}' "http://$admin/readyz") == 200 ]] || fail "/readyz"
 metrics=$(curl -s "http://$admin/metrics")
 grep -qx 'webhookgw_streams_open 0' <<<"$metrics" || fail "/metrics"
+# SIGHUP with a broken file keeps the running config; a good one is applied.
+cp "$work/run.conf" "$work/good.conf"
+cp "$work/broken.conf" "$work/run.conf"
+kill -HUP "$pid"
+for _ in $(seq 1 50); do grep -q 'config reload refused' "$work/log" && break; sleep 0.1; done
+grep -q 'config reload refused.*run.conf:3: webhook.pool_size' "$work/log" || fail "broken reload"
+[[ $(curl -s -o /dev/null -w '%{http_code}' "http://$admin/readyz") == 200 ]] || fail "ready after"
+sed 's/on_client_connect/on_client_connack/' "$work/good.conf" > "$work/run.conf"
+kill -HUP "$pid"
+for _ in $(seq 1 50); do grep -q 'msg="config reloaded"' "$work/log" && break; sleep 0.1; done
+grep -q 'msg="config reloaded" webhooks=1' "$work/log" || fail "good reload not applied"
+
 kill -TERM "$pid"
 set +e
 wait "$pid"

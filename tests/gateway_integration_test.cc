@@ -449,3 +449,39 @@ TEST(GatewayIntegrationTest, StreamWithoutHelloIsRefused) {
 
 }  // namespace
 }  // namespace webhookgw
+
+namespace webhookgw {
+namespace {
+
+TEST(GatewayIntegrationTest, ReloadSwitchesFiltersForNewEventsOnly) {
+  HttpSink sink;
+  auto config_for = [&](const std::string& topic) {
+    return ParseConfig(
+        absl::StrCat("webhook { url = \"", sink.url(), "\"\n",
+                     "events = [ { event = on_message_publish, topic = \"", topic, "\" } ] }\n",
+                     "gateway { admin_listen = \"\", dead_letter_path = \"\" }\n"),
+        "reload.conf");
+  };
+  absl::StatusOr<Config> before = config_for("old/#");
+  absl::StatusOr<Config> after = config_for("new/#");
+  ASSERT_TRUE(before.ok() && after.ok());
+  RunningGateway gateway(*before);
+
+  std::vector<v1::Event> first = {Publish(1, "c", "old/1", "a"), Publish(2, "c", "new/1", "b")};
+  auto [ack1, status1] = SendAll(gateway.target(), first);
+  ASSERT_TRUE(status1.ok()) << status1.error_message();
+  EXPECT_EQ(ack1, 2u);
+
+  ASSERT_TRUE(gateway.gateway().Reload(*after).ok());
+  std::vector<v1::Event> second = {Publish(3, "c", "old/2", "c"), Publish(4, "c", "new/2", "d")};
+  auto [ack2, status2] = SendAll(gateway.target(), second);
+  ASSERT_TRUE(status2.ok()) << status2.error_message();
+  EXPECT_EQ(ack2, 2u);
+
+  std::vector<std::string> topics;
+  for (const auto& r : sink.requests()) topics.push_back(json::parse(r.body)["topic"]);
+  EXPECT_EQ(topics, (std::vector<std::string>{"old/1", "new/2"}));
+}
+
+}  // namespace
+}  // namespace webhookgw

@@ -485,3 +485,44 @@ TEST(GatewayIntegrationTest, ReloadSwitchesFiltersForNewEventsOnly) {
 
 }  // namespace
 }  // namespace webhookgw
+
+namespace webhookgw {
+namespace {
+
+TEST(GatewayIntegrationTest, FullQueueStopsReadingInsteadOfDropping) {
+  // A slow endpoint and a small queue: the gateway must hold at most the
+  // queue bound plus the batch it was reading, and still deliver everything.
+  HttpSink slow([](const HttpSink::Request&) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    return 200;
+  });
+  std::string text = absl::StrCat("webhook { url = \"", slow.url(), "\", pool_size = 2\n",
+                                  "events = [ { event = on_message_publish } ] }\n",
+                                  "gateway { admin_listen = \"\", dead_letter_path = \"\",\n",
+                                  "          max_queue_events = 20 }\n");
+  absl::StatusOr<Config> config = ParseConfig(text, "budget.conf");
+  ASSERT_TRUE(config.ok()) << config.status();
+  RunningGateway gateway(*config);
+  std::atomic<bool> done{false};
+  std::atomic<int64_t> peak{0};
+  std::thread sampler([&] {
+    while (!done) {
+      int64_t held = gateway.gateway().metrics().queue_events.load();
+      if (held > peak) peak = held;
+      std::this_thread::sleep_for(std::chrono::microseconds(200));
+    }
+  });
+  std::vector<v1::Event> events;
+  for (int i = 1; i <= 400; ++i) events.push_back(Publish(i, absl::StrCat("c", i % 40), "t", "x"));
+  auto [ack, status] = SendAll(gateway.target(), events, 10);
+  done = true;
+  sampler.join();
+  EXPECT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(ack, 400u);
+  EXPECT_EQ(slow.count(), 400u);
+  EXPECT_GT(peak.load(), 0);
+  EXPECT_LE(peak.load(), 30) << "queue bound 20 plus one batch of 10";
+}
+
+}  // namespace
+}  // namespace webhookgw

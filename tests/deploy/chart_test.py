@@ -131,8 +131,10 @@ class RenderedVariantTest(unittest.TestCase):
         # Ports and probes.
         ports = {p["name"]: p["containerPort"] for p in container["ports"]}
         self.assertEqual(ports, {"grpc": g["grpcPort"], "admin": g["adminPort"]})
-        self.assertEqual(container["livenessProbe"]["httpGet"], {"path": "/healthz", "port": "admin"})
-        self.assertEqual(container["readinessProbe"]["httpGet"], {"path": "/readyz", "port": "admin"})
+        self.assertEqual(container["livenessProbe"]["httpGet"],
+                         {"path": "/healthz", "port": "admin"})
+        self.assertEqual(container["readinessProbe"]["httpGet"],
+                         {"path": "/readyz", "port": "admin"})
         self.assertEqual(container["args"], ["--config", CONF_PATH])
         self.assertIn("limits", container["resources"])
 
@@ -175,7 +177,8 @@ class RenderedVariantTest(unittest.TestCase):
         labels = pod["metadata"]["labels"]
         service = objects[("Service", fullname)]
         self.assertEqual(service["spec"]["type"], "ClusterIP")
-        self.assertEqual({p["name"]: (p["port"], p["targetPort"]) for p in service["spec"]["ports"]},
+        service_ports = {p["name"]: (p["port"], p["targetPort"]) for p in service["spec"]["ports"]}
+        self.assertEqual(service_ports,
                          {"grpc": (g["grpcPort"], "grpc"), "admin": (g["adminPort"], "admin")})
         headless = objects[("Service", fullname + "-headless")]
         self.assertEqual(headless["spec"]["clusterIP"], "None")
@@ -204,7 +207,8 @@ class RenderedVariantTest(unittest.TestCase):
         if values["podDisruptionBudget"]["enabled"]:
             pdb = one(objects, "PodDisruptionBudget")
             self.assertEqual(pdb["apiVersion"], "policy/v1")
-            self.assertEqual(pdb["spec"]["minAvailable"], values["podDisruptionBudget"]["minAvailable"])
+            self.assertEqual(pdb["spec"]["minAvailable"],
+                             values["podDisruptionBudget"]["minAvailable"])
             self.assertEqual(pdb["spec"]["selector"]["matchLabels"],
                              deployment["spec"]["selector"]["matchLabels"])
 
@@ -330,9 +334,10 @@ class LintTest(unittest.TestCase):
             if i > 0 and lines[i - 1].strip().startswith("#"):
                 documented_indent = indent
                 continue
-            self.assertEqual(m.group(3).strip(), "", "values.yaml:%d: %s has no comment" % (i + 1, m.group(2)))
+            where = "values.yaml:%d: %s" % (i + 1, m.group(2))
+            self.assertEqual(m.group(3).strip(), "", where + " has no comment")
             self.assertTrue(lines[i + 1].strip().startswith("#"),
-                            "values.yaml:%d: the group %s has an undocumented first value" % (i + 1, m.group(2)))
+                            where + " is a group whose first value has no comment")
 
     def test_no_default_credentials(self):
         values = values_of(None)
@@ -361,15 +366,17 @@ class ChecksumTest(unittest.TestCase):
             with self.subTest(change=change):
                 self.assertNotEqual(base, self.checksum(several, [change]))
         default = self.checksum(None)
-        nanomq = 'webhook {\n  url = "http://x:1"\n  events = [ { event = "on_client_connect" } ]\n}\n'
+        nanomq = ('webhook {\n  url = "http://x:1"\n'
+                  '  events = [ { event = "on_client_connect" } ]\n}\n')
         self.assertNotEqual(default, self.checksum(None, extra={"nanomqWebhook": nanomq}))
 
     def test_stable_without_config_changes(self):
         several = os.path.join(ARGS.source_dir, "tests", "deploy", "values-several-webhooks.yaml")
         base = self.checksum(several)
-        for change in ("replicaCount=7", "autoscaling.maxReplicas=20", "resources.limits.memory=1Gi",
-                       "podAnnotations.a=b", "image.tag=9.9.9", "serviceMonitor.enabled=true",
-                       "podDisruptionBudget.minAvailable=2"):
+        for change in ("replicaCount=7", "autoscaling.maxReplicas=20",
+                       "resources.limits.memory=1Gi", "podAnnotations.a=b", "image.tag=9.9.9",
+                       "serviceMonitor.enabled=true", "podDisruptionBudget.minAvailable=2",
+                       "secretEnv[0].name=X", "secretEnv[0].secretName=s", "secretEnv[0].key=k"):
             with self.subTest(change=change):
                 self.assertEqual(base, self.checksum(several, [change]))
 
@@ -398,6 +405,10 @@ class RefusedValuesTest(unittest.TestCase):
 
     def test_grace_not_above_drain(self):
         self.refused(["terminationGracePeriodSeconds=20"], "must exceed gateway.drainGraceSeconds")
+
+    def test_autoscaling_bounds(self):
+        self.refused(["autoscaling.minReplicas=5", "autoscaling.maxReplicas=3"],
+                     "must not exceed autoscaling.maxReplicas")
 
     def test_no_webhook(self):
         self.refused(["nanomqWebhook="], "no webhook configured")
@@ -436,12 +447,15 @@ class ImageAndExamplesTest(unittest.TestCase):
         gateway = self.stage(dockerfile, "gateway")
         values = values_of(None)
         uid = values["podSecurityContext"]["runAsUser"]
-        self.assertRegex(gateway, r"(?m)^USER %d:%d$" % (uid, values["podSecurityContext"]["runAsGroup"]))
+        gid = values["podSecurityContext"]["runAsGroup"]
+        self.assertRegex(gateway, r"(?m)^USER %d:%d$" % (uid, gid))
         expose = re.search(r"(?m)^EXPOSE (.*)$", gateway).group(1).split()
-        self.assertEqual(expose, [str(values["gateway"]["grpcPort"]), str(values["gateway"]["adminPort"])])
+        ports = values["gateway"]
+        self.assertEqual(expose, [str(ports["grpcPort"]), str(ports["adminPort"])])
         self.assertIn('CMD ["--config", "%s"]' % CONF_PATH, gateway)
         self.assertIn('ENTRYPOINT ["/usr/local/bin/webhook-gateway"]', gateway)
-        self.assertTrue(dockerfile.rstrip().endswith(gateway.rstrip()), "gateway is the default target")
+        self.assertTrue(dockerfile.rstrip().endswith(gateway.rstrip()),
+                        "gateway is the last stage, so the default target")
         mosquitto = self.stage(dockerfile, "mosquitto")
         self.assertIn("/usr/lib/webhookgw/webhookgw_mosquitto.so", mosquitto)
         self.assertRegex(mosquitto, r"(?m)^USER \d+:\d+$")
@@ -459,7 +473,8 @@ class ImageAndExamplesTest(unittest.TestCase):
     def test_mosquitto_example_targets_the_headless_service(self):
         docs = []
         for name in ("configmap.yaml", "deployment.yaml"):
-            docs += [d for d in yaml.safe_load_all(self.read("deploy", "examples", "mosquitto", name)) if d]
+            text = self.read("deploy", "examples", "mosquitto", name)
+            docs += [d for d in yaml.safe_load_all(text) if d]
         kinds = {d["kind"]: d for d in docs}
         conf = kinds["ConfigMap"]["data"]["mosquitto.conf"]
         namespace = kinds["ConfigMap"]["metadata"]["namespace"]
@@ -468,8 +483,8 @@ class ImageAndExamplesTest(unittest.TestCase):
         headless = [n for (k, n), o in objects.items()
                     if k == "Service" and o["spec"].get("clusterIP") == "None"]
         self.assertEqual(len(headless), 1)
-        self.assertEqual(options["target"],
-                         "dns:///%s.%s.svc:%d" % (headless[0], namespace, values_of(None)["gateway"]["grpcPort"]))
+        port = values_of(None)["gateway"]["grpcPort"]
+        self.assertEqual(options["target"], "dns:///%s.%s.svc:%d" % (headless[0], namespace, port))
         self.assertRegex(conf, r"(?m)^plugin /usr/lib/webhookgw/webhookgw_mosquitto\.so$")
         known = {"target", "node", "streams", "queue_max_events", "queue_max_bytes", "drop_policy",
                  "delivered", "basic_auth", "acl_check", "config_file", "shutdown_timeout_ms"}

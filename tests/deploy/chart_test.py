@@ -446,6 +446,13 @@ class ImageAndExamplesTest(unittest.TestCase):
         self.assertTrue(packages)
         self.assertEqual(packages - known, set())
 
+    def test_dockerignore_copies_agree(self):
+        self.assertEqual(self.read(".dockerignore"),
+                         self.read("deploy", "image", "Dockerfile.dockerignore"))
+        ignore = self.read(".dockerignore")
+        for needed in ("CMakeLists.txt", "cmake/", "proto/", "gateway/", "broker_adapter/"):
+            self.assertIn("\n!%s\n" % needed, ignore)
+
     def test_gateway_image_matches_chart(self):
         dockerfile = self.read("deploy", "image", "Dockerfile")
         self.assertRegex(dockerfile, r"(?m)^ARG DEBIAN_IMAGE=debian:bookworm-slim$")

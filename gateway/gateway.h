@@ -2,9 +2,12 @@
 #define WEBHOOKGW_GATEWAY_GATEWAY_H_
 
 #include <memory>
+#include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
@@ -50,6 +53,17 @@ class Gateway {
 
   bool draining() const;
 
+  // Whether `token` (the text after "Bearer ") is one of the configured
+  // tokens; always true when auth is off. Compares in constant time.
+  bool TokenAccepted(std::string_view token) const;
+  bool auth_enabled() const { return !tokens_.empty(); }
+
+  // Counts a stream from `peer` (gRPC's peer string, "ipv4:1.2.3.4:5678");
+  // false, counting nothing, when that address already holds
+  // max_streams_per_peer streams. Every true is paired with ReleasePeer.
+  bool AcquirePeer(const std::string& peer);
+  void ReleasePeer(const std::string& peer);
+
   // Stream registry, for Drain.
   void AddStream(const std::shared_ptr<EventStream>& stream);
   void RemoveStream(EventStream* stream);
@@ -74,6 +88,9 @@ class Gateway {
 
   mutable absl::Mutex mu_;
   bool draining_ ABSL_GUARDED_BY(mu_) = false;
+  absl::flat_hash_map<std::string, int64_t> peer_streams_ ABSL_GUARDED_BY(mu_);
+  // Accepted bearer tokens: gateway.auth.tokens and the lines of token_file.
+  std::vector<std::string> tokens_;
   std::vector<std::weak_ptr<EventStream>> streams_ ABSL_GUARDED_BY(mu_);
 };
 

@@ -73,8 +73,7 @@ std::string RenderMetrics(Gateway& gateway) {
                   m.streams_unauthenticated.load(), "\n");
   Header(&out, "webhookgw_streams_peer_limit_total", "counter",
          "Adapter streams refused because their address held max_streams_per_peer streams.");
-  absl::StrAppend(&out, "webhookgw_streams_peer_limit_total ", m.streams_peer_limit.load(),
-                  "\n");
+  absl::StrAppend(&out, "webhookgw_streams_peer_limit_total ", m.streams_peer_limit.load(), "\n");
   Header(&out, "webhookgw_streams_open", "gauge", "Adapter streams open now.");
   absl::StrAppend(&out, "webhookgw_streams_open ", m.streams_open.load(), "\n");
   Header(&out, "webhookgw_queue_events", "gauge", "Events held in memory now.");

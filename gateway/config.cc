@@ -9,11 +9,11 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
-#include "absl/strings/escaping.h"
 #include "gateway/hocon.h"
 #include "gateway/outbound_policy.h"
 #include "gateway/topic_filter.h"
@@ -410,9 +410,8 @@ absl::StatusOr<std::string> DecodeSigningSecret(std::string_view std_text) {
         "expected a secret \"whsec_\" followed by base64 (value not shown)");
   }
   if (bytes.size() < 16 || bytes.size() > 256) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("secret decodes to ", bytes.size(),
-                     " bytes; expected 16 to 256 (value not shown)"));
+    return absl::InvalidArgumentError(absl::StrCat("secret decodes to ", bytes.size(),
+                                                   " bytes; expected 16 to 256 (value not shown)"));
   }
   return bytes;
 }
@@ -555,10 +554,10 @@ absl::Status BindWebhook(const Value& v, absl::string_view path, WebhookConfig* 
       st = BindEvents(mv, p, out);
       has_events = true;
     } else {
-      return UnknownKey(m, path,
-                        {"name", "url", "headers", "body", "pool_size", "cancel_timeout",
-                         "request_timeout", "connect_timeout", "idle_timeout", "retry", "tls",
-                         "signing", "events"});
+      return UnknownKey(
+          m, path,
+          {"name", "url", "headers", "body", "pool_size", "cancel_timeout", "request_timeout",
+           "connect_timeout", "idle_timeout", "retry", "tls", "signing", "events"});
     }
     if (!st.ok()) return st;
   }
@@ -591,7 +590,8 @@ absl::Status BindGrpcTls(const Value& v, absl::string_view path, GrpcTlsSettings
       continue;
     }
     if (m.key != "cert_file" && m.key != "key_file" && m.key != "client_ca_file") {
-      return UnknownKey(m, path, {"cert_file", "key_file", "client_ca_file", "require_client_cert"});
+      return UnknownKey(m, path,
+                        {"cert_file", "key_file", "client_ca_file", "require_client_cert"});
     }
     absl::StatusOr<std::string> s = String(m.value, p);
     if (!s.ok()) return s.status();
@@ -723,8 +723,7 @@ absl::Status BindGateway(const Value& v, absl::string_view path, GatewaySettings
                         {"grpc_listen", "admin_listen", "max_queue_events", "max_queue_bytes",
                          "max_event_bytes", "max_batch_events", "drain_grace", "log_level",
                          "log_format", "dead_letter_path", "dead_letter_max_bytes",
-                         "max_streams_per_peer", "max_metadata_bytes", "tls", "auth",
-                         "outbound"});
+                         "max_streams_per_peer", "max_metadata_bytes", "tls", "auth", "outbound"});
     }
     if (!st.ok()) return st;
   }
@@ -777,9 +776,9 @@ absl::Status CheckOutbound(const Config& config) {
     absl::string_view url = hook.url;
     bool https = absl::StartsWithIgnoreCase(url, "https://");
     if (policy->https_only() && !https) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          hook.where, ": ", hook.name, ".url: outbound policy: https_only is set and the URL is ",
-          "not https://"));
+      return absl::InvalidArgumentError(
+          absl::StrCat(hook.where, ": ", hook.name,
+                       ".url: outbound policy: https_only is set and the URL is ", "not https://"));
     }
     absl::string_view rest = url.substr(https ? 8 : 7);
     absl::string_view authority = rest.substr(0, rest.find_first_of("/?"));

@@ -5,8 +5,8 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <cstring>
 #include <chrono>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 
@@ -82,8 +82,8 @@ absl::StatusOr<std::unique_ptr<Endpoint>> Endpoint::Create(const WebhookConfig& 
     absl::StatusOr<std::string> secret = DecodeSigningSecret(text.str());
     if (!secret.ok()) {
       return absl::InvalidArgumentError(absl::StrCat(config.where, ": ", config.name,
-                                                     ".signing.secret_files[", i, "]: ", path,
-                                                     ": ", secret.status().message()));
+                                                     ".signing.secret_files[", i, "]: ", path, ": ",
+                                                     secret.status().message()));
     }
     secrets.push_back(*std::move(secret));
   }
@@ -165,8 +165,8 @@ bool Endpoint::NextJob(std::string* key, std::shared_ptr<Job>* job, int* attempt
 std::unique_ptr<httplib::Client> Endpoint::MakeClient(const std::string& address) const {
   std::unique_ptr<httplib::Client> client;
   if (url_.https && !config_.tls.cert_file.empty()) {
-    client = std::make_unique<httplib::Client>(url_.origin, config_.tls.cert_file,
-                                               config_.tls.key_file);
+    client =
+        std::make_unique<httplib::Client>(url_.origin, config_.tls.cert_file, config_.tls.key_file);
   } else {
     client = std::make_unique<httplib::Client>(url_.origin);
   }

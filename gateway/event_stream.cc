@@ -33,8 +33,8 @@ absl::StatusOr<std::string> ReadPem(const char* key, const std::string& path) {
   std::stringstream text;
   text << in.rdbuf();
   if (!in || text.str().empty()) {
-    return absl::InvalidArgumentError(absl::StrCat("gateway.tls.", key, ": ", path,
-                                                   ": cannot read or empty"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("gateway.tls.", key, ": ", path, ": cannot read or empty"));
   }
   return text.str();
 }
@@ -60,8 +60,7 @@ absl::Status ConfigureGrpcListener(const GatewaySettings& settings, grpc::Server
       // A CA given without require_client_cert still verifies the
       // certificates clients choose to send.
       if (!tls.require_client_cert) {
-        options.client_certificate_request =
-            GRPC_SSL_REQUEST_CLIENT_CERTIFICATE_AND_VERIFY;
+        options.client_certificate_request = GRPC_SSL_REQUEST_CLIENT_CERTIFICATE_AND_VERIFY;
       }
     }
     options.pem_key_cert_pairs.push_back({*std::move(key), *std::move(cert)});
@@ -96,10 +95,10 @@ EventStream* EventStream::Start(Gateway* gateway, grpc::CallbackServerContext* c
   } else if (!gateway->AcquirePeer(stream->peer_)) {
     metrics.streams_peer_limit.fetch_add(1, std::memory_order_relaxed);
     absl::MutexLock lock(&stream->mu_);
-    stream->error_ = grpc::Status(
-        grpc::StatusCode::RESOURCE_EXHAUSTED,
-        absl::StrCat("too many streams from this address (max_streams_per_peer ",
-                     gateway->config().gateway.max_streams_per_peer, ")"));
+    stream->error_ =
+        grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                     absl::StrCat("too many streams from this address (max_streams_per_peer ",
+                                  gateway->config().gateway.max_streams_per_peer, ")"));
   } else if (gateway->draining()) {
     stream->peer_counted_ = true;
     absl::MutexLock lock(&stream->mu_);

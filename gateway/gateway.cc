@@ -19,8 +19,8 @@ constexpr char kComponent[] = "gateway";
 std::string PeerAddress(const std::string& peer) {
   std::string s = peer;
   size_t scheme = s.find(':');
-  if (scheme != std::string::npos && (s.compare(0, scheme, "ipv4") == 0 ||
-                                      s.compare(0, scheme, "ipv6") == 0)) {
+  if (scheme != std::string::npos &&
+      (s.compare(0, scheme, "ipv4") == 0 || s.compare(0, scheme, "ipv6") == 0)) {
     s = s.substr(scheme + 1);
   }
   size_t port = s.rfind(':');
@@ -66,9 +66,9 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Create(const Config& config) {
       gateway->tokens_.emplace_back(token);
     }
     if (gateway->tokens_.empty()) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "gateway.auth.token_file: ", auth.token_file, ": holds no token; every stream would be ",
-          "refused"));
+      return absl::InvalidArgumentError(absl::StrCat("gateway.auth.token_file: ", auth.token_file,
+                                                     ": holds no token; every stream would be ",
+                                                     "refused"));
     }
   }
   for (const WebhookConfig& webhook : config.webhooks) {

@@ -118,9 +118,10 @@ int Run(const std::string& path) {
   }
   admin.set_ready(true);
   WGW_LOG(kInfo, kComponent, "started", "version=" WEBHOOKGW_VERSION, " grpc_listen=", listen,
-          " grpc_tls=", !config->gateway.tls.enabled() ? "off"
-                        : config->gateway.tls.require_client_cert ? "mutual"
-                                                                  : "server",
+          " grpc_tls=",
+          !config->gateway.tls.enabled()            ? "off"
+          : config->gateway.tls.require_client_cert ? "mutual"
+                                                    : "server",
           " auth=", config->gateway.auth.enabled() ? "bearer" : "off",
           " admin_listen=", admin_listen, " webhooks=", config->webhooks.size());
 

@@ -49,8 +49,8 @@ absl::StatusOr<Cidr> Cidr::Parse(std::string_view std_text) {
   std::string text(std_text);
   auto bad = [&](absl::string_view why) {
     return absl::InvalidArgumentError(
-        absl::StrCat("expected an address range like \"10.0.0.0/8\" or \"fe80::/10\", got \"",
-                     text, "\" (", why, ")"));
+        absl::StrCat("expected an address range like \"10.0.0.0/8\" or \"fe80::/10\", got \"", text,
+                     "\" (", why, ")"));
   };
   Cidr cidr;
   cidr.text = text;
@@ -62,8 +62,7 @@ absl::StatusOr<Cidr> Cidr::Parse(std::string_view std_text) {
   int prefix = max;
   if (slash != std::string::npos) {
     absl::string_view p = absl::string_view(text).substr(slash + 1);
-    if (p.empty() || p.size() > 3 || !absl::SimpleAtoi(p, &prefix) || prefix < 0 ||
-        prefix > max) {
+    if (p.empty() || p.size() > 3 || !absl::SimpleAtoi(p, &prefix) || prefix < 0 || prefix > max) {
       return bad(absl::StrCat("prefix must be 0 to ", max));
     }
   }
@@ -117,8 +116,8 @@ absl::Status OutboundPolicy::Check(const std::array<uint8_t, 16>& address,
                                    std::string_view shown) const {
   for (const Cidr& deny : deny_) {
     if (deny.Contains(address)) {
-      return absl::PermissionDeniedError(absl::StrCat("outbound policy: ", Show(address),
-                                                      " is in denied range ", deny.text));
+      return absl::PermissionDeniedError(
+          absl::StrCat("outbound policy: ", Show(address), " is in denied range ", deny.text));
     }
   }
   if (allow_.empty()) return absl::OkStatus();
@@ -159,8 +158,7 @@ absl::StatusOr<std::string> OutboundPolicy::Resolve(const std::string& host) con
   addrinfo* result = nullptr;
   int rc = getaddrinfo(host.c_str(), nullptr, &hints, &result);
   if (rc != 0) {
-    return absl::UnavailableError(
-        absl::StrCat("cannot resolve ", host, ": ", gai_strerror(rc)));
+    return absl::UnavailableError(absl::StrCat("cannot resolve ", host, ": ", gai_strerror(rc)));
   }
   std::unique_ptr<addrinfo, decltype(&freeaddrinfo)> owned(result, freeaddrinfo);
   std::string first;

@@ -11,9 +11,8 @@ namespace webhookgw {
 
 std::string WebhookSignature(const std::vector<std::string>& secrets, std::string_view id,
                              int64_t timestamp, std::string_view body) {
-  const std::string message = absl::StrCat(absl::string_view(id.data(), id.size()), ".",
-                                           timestamp, ".",
-                                           absl::string_view(body.data(), body.size()));
+  const std::string message = absl::StrCat(absl::string_view(id.data(), id.size()), ".", timestamp,
+                                           ".", absl::string_view(body.data(), body.size()));
   std::string out;
   for (const std::string& secret : secrets) {
     unsigned char mac[EVP_MAX_MD_SIZE];

@@ -26,43 +26,11 @@ using ::webhookgw::testing::HttpSink;
 using ::webhookgw::testing::ParseOrDie;
 using ::webhookgw::testing::ReadFile;
 using ::webhookgw::testing::RunningGateway;
+using ::webhookgw::testing::SendOne;
+using ::webhookgw::testing::StreamResult;
 
 constexpr char kToken[] = "tok-0123456789abcdef";
 constexpr char kOtherToken[] = "tok-fedcba9876543210";
-
-struct StreamResult {
-  uint64_t acked = 0;
-  grpc::Status status;
-};
-
-// Opens one stream, sends a hello and one publish, half-closes and reads
-// until the gateway finishes the call.
-StreamResult SendOne(const std::string& target,
-                     const std::shared_ptr<grpc::ChannelCredentials>& credentials,
-                     const std::string& token) {
-  auto channel = grpc::CreateChannel(target, credentials);
-  auto stub = v1::EventGateway::NewStub(channel);
-  grpc::ClientContext context;
-  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
-  if (!token.empty()) context.AddMetadata("authorization", absl::StrCat("Bearer ", token));
-  auto stream = stub->Stream(&context);
-  v1::StreamRequest hello;
-  hello.mutable_hello()->set_protocol_version(1);
-  hello.mutable_hello()->set_node("node-a");
-  stream->Write(hello);
-  v1::StreamRequest batch;
-  batch.mutable_batch()->set_first_seq(1);
-  *batch.mutable_batch()->add_events() = testing::Publish(1, "c1", "t/1", "hello");
-  stream->Write(batch);
-  stream->WritesDone();
-  StreamResult result;
-  v1::StreamResponse response;
-  while (stream->Read(&response)) {
-    if (response.has_ack()) result.acked = response.ack().seq();
-  }
-  result.status = stream->Finish();
-  return result;
-}
 
 std::shared_ptr<grpc::ChannelCredentials> Tls(const std::string& client = "") {
   grpc::SslCredentialsOptions options;

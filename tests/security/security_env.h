@@ -16,6 +16,8 @@
 #include "gateway/config.h"
 #include "gateway/event_stream.h"
 #include "gateway/gateway.h"
+#include "tests/test_events.h"
+#include "webhookgw/v1/gateway.grpc.pb.h"
 
 namespace webhookgw::testing {
 
@@ -56,7 +58,9 @@ class RunningGateway {
  public:
   explicit RunningGateway(Config config) {
     config.gateway.grpc_listen = "127.0.0.1:0";
-    config.gateway.dead_letter_path = "";
+    if (config.gateway.dead_letter_path == GatewaySettings().dead_letter_path) {
+      config.gateway.dead_letter_path = "";
+    }
     auto gateway = Gateway::Create(config);
     EXPECT_TRUE(gateway.ok()) << gateway.status();
     if (!gateway.ok()) return;
@@ -84,6 +88,40 @@ class RunningGateway {
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
 };
+
+struct StreamResult {
+  uint64_t acked = 0;
+  grpc::Status status;
+};
+
+// Opens one stream, sends a hello and one publish, half-closes and reads
+// until the gateway finishes the call.
+inline StreamResult SendOne(const std::string& target,
+                            const std::shared_ptr<grpc::ChannelCredentials>& credentials,
+                            const std::string& token) {
+  auto channel = grpc::CreateChannel(target, credentials);
+  auto stub = v1::EventGateway::NewStub(channel);
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
+  if (!token.empty()) context.AddMetadata("authorization", absl::StrCat("Bearer ", token));
+  auto stream = stub->Stream(&context);
+  v1::StreamRequest hello;
+  hello.mutable_hello()->set_protocol_version(1);
+  hello.mutable_hello()->set_node("node-a");
+  stream->Write(hello);
+  v1::StreamRequest batch;
+  batch.mutable_batch()->set_first_seq(1);
+  *batch.mutable_batch()->add_events() = Publish(1, "c1", "t/1", "hello");
+  stream->Write(batch);
+  stream->WritesDone();
+  StreamResult result;
+  v1::StreamResponse response;
+  while (stream->Read(&response)) {
+    if (response.has_ack()) result.acked = response.ack().seq();
+  }
+  result.status = stream->Finish();
+  return result;
+}
 
 }  // namespace webhookgw::testing
 

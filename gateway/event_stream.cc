@@ -201,23 +201,17 @@ bool EventStream::HandleBatch(v1::EventBatch* batch) {
     v1::Event* event = batch->mutable_events(i);
     const uint64_t seq = first_seq + i;
     if (event->node().empty()) event->set_node(node_);
-    std::optional<EventKind> kind = KindOf(*event);
-    const size_t bytes = event->ByteSizeLong();
-    if (!kind.has_value()) {
-      gateway_->RejectEvent(*event, "event has no kind");
-      finished_now.push_back(seq);
-      continue;
-    }
-    if (bytes > static_cast<size_t>(limits.max_event_bytes)) {
-      gateway_->RejectEvent(*event,
-                            absl::StrCat("event of ", bytes, " bytes exceeds max_event_bytes ",
-                                         limits.max_event_bytes));
+    EventKind kind;
+    size_t bytes = 0;
+    std::string invalid = ValidateEvent(*event, limits.max_event_bytes, &kind, &bytes);
+    if (!invalid.empty()) {
+      gateway_->RejectEvent(*event, invalid);
       finished_now.push_back(seq);
       continue;
     }
     auto job = std::make_shared<Job>();
     job->event.Swap(event);
-    job->kind = *kind;
+    job->kind = kind;
     job->bytes = bytes;
     job->stream_seq = seq;
     job->received = now;

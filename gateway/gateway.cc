@@ -37,6 +37,18 @@ std::string EventId(const v1::Event& event) {
   return absl::StrCat(event.node(), "-", event.incarnation(), "-", event.sequence());
 }
 
+std::string ValidateEvent(const v1::Event& event, int64_t max_event_bytes, EventKind* kind,
+                          size_t* bytes) {
+  std::optional<EventKind> k = KindOf(event);
+  *bytes = event.ByteSizeLong();
+  if (!k.has_value()) return "event has no kind";
+  if (*bytes > static_cast<size_t>(max_event_bytes)) {
+    return absl::StrCat("event of ", *bytes, " bytes exceeds max_event_bytes ", max_event_bytes);
+  }
+  *kind = *k;
+  return "";
+}
+
 absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Create(const Config& config) {
   absl::StatusOr<Router> router = Router::Build(config.webhooks);
   if (!router.ok()) return router.status();

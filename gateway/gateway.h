@@ -23,6 +23,13 @@ namespace webhookgw {
 
 class EventStream;
 
+// The checks every event from a stream passes before it is routed: it has a
+// kind, and its encoded size is within `max_event_bytes`. Returns why it
+// cannot be delivered at all, or "" with *kind and *bytes set. Shared by
+// EventStream and the stream fuzzer so that both run the same code.
+std::string ValidateEvent(const v1::Event& event, int64_t max_event_bytes, EventKind* kind,
+                          size_t* bytes);
+
 // The gateway's delivery side, independent of how events arrive: routes each
 // event to the endpoints whose filters match, tracks what it holds, and
 // drains on request. Streams (gRPC) and replays hand jobs to Dispatch.

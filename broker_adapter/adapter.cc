@@ -4,7 +4,9 @@
 
 #include <algorithm>
 #include <cstring>
+#include <fstream>
 #include <random>
+#include <sstream>
 
 #include "absl/strings/str_cat.h"
 #include "gateway/event_kind.h"
@@ -254,6 +256,12 @@ AdapterOptions AdapterOptionsFromC(const wgw_adapter_options& in) {
   o.max_unacked_per_stream = in.max_unacked_per_stream;
   o.backoff_initial = absl::Milliseconds(in.backoff_initial_ms);
   o.backoff_max = absl::Milliseconds(in.backoff_max_ms);
+  auto text = [](const char* s) { return s != nullptr ? std::string(s) : std::string(); };
+  o.tls_ca_file = text(in.tls_ca_file);
+  o.tls_cert_file = text(in.tls_cert_file);
+  o.tls_key_file = text(in.tls_key_file);
+  o.tls_server_name = text(in.tls_server_name);
+  o.token = text(in.token);
   if (in.log != nullptr) {
     wgw_log_fn fn = in.log;
     void* ctx = in.log_ctx;
@@ -293,6 +301,51 @@ class Adapter::Call : public grpc::ClientBidiReactor<v1::StreamRequest, v1::Stre
   CallState* const state_;
 };
 
+namespace {
+
+absl::StatusOr<std::string> ReadPem(const char* what, const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  if (!in || text.str().empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("adapter: ", what, " ", path, ": cannot read or empty"));
+  }
+  return text.str();
+}
+
+// Plaintext unless a CA is given; TLS files are read here, once, so that a
+// wrong path fails Create instead of every connection attempt.
+absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> ChannelCredentials(
+    const AdapterOptions& options) {
+  if (options.tls_cert_file.empty() != options.tls_key_file.empty()) {
+    return absl::InvalidArgumentError(
+        "adapter: tls_cert_file and tls_key_file go together; give both or neither");
+  }
+  if (options.tls_ca_file.empty()) {
+    if (!options.tls_cert_file.empty() || !options.tls_server_name.empty()) {
+      return absl::InvalidArgumentError(
+          "adapter: tls_cert_file and tls_server_name need tls_ca_file (TLS is off without it)");
+    }
+    return grpc::InsecureChannelCredentials();
+  }
+  grpc::SslCredentialsOptions ssl;
+  absl::StatusOr<std::string> ca = ReadPem("tls_ca_file", options.tls_ca_file);
+  if (!ca.ok()) return ca.status();
+  ssl.pem_root_certs = *std::move(ca);
+  if (!options.tls_cert_file.empty()) {
+    absl::StatusOr<std::string> cert = ReadPem("tls_cert_file", options.tls_cert_file);
+    if (!cert.ok()) return cert.status();
+    absl::StatusOr<std::string> key = ReadPem("tls_key_file", options.tls_key_file);
+    if (!key.ok()) return key.status();
+    ssl.pem_cert_chain = *std::move(cert);
+    ssl.pem_private_key = *std::move(key);
+  }
+  return grpc::SslCredentials(ssl);
+}
+
+}  // namespace
+
 absl::StatusOr<std::unique_ptr<Adapter>> Adapter::Create(AdapterOptions options) {
   if (options.target.empty()) return absl::InvalidArgumentError("adapter: target is empty");
   if (options.node.empty()) return absl::InvalidArgumentError("adapter: node is empty");
@@ -320,12 +373,18 @@ absl::StatusOr<std::unique_ptr<Adapter>> Adapter::Create(AdapterOptions options)
     return absl::InvalidArgumentError(
         "adapter: backoff must satisfy 0 < backoff_initial <= backoff_max");
   }
-  std::unique_ptr<Adapter> adapter(new Adapter(std::move(options)));
+  if (options.token.find_first_of(std::string("\r\n\0", 3)) != std::string::npos) {
+    return absl::InvalidArgumentError("adapter: token contains CR, LF or NUL");
+  }
+  absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> credentials =
+      ChannelCredentials(options);
+  if (!credentials.ok()) return credentials.status();
+  std::unique_ptr<Adapter> adapter(new Adapter(std::move(options), *std::move(credentials)));
   adapter->pump_ = std::thread([a = adapter.get()] { a->Run(); });
   return adapter;
 }
 
-Adapter::Adapter(AdapterOptions options)
+Adapter::Adapter(AdapterOptions options, std::shared_ptr<grpc::ChannelCredentials> credentials)
     : options_(std::move(options)),
       incarnation_(static_cast<uint64_t>(absl::ToUnixMicros(absl::Now()))) {
   // All streams share one channel with round_robin: each new call is
@@ -342,8 +401,9 @@ Adapter::Adapter(AdapterOptions options)
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS,
               static_cast<int>(absl::ToInt64Milliseconds(options_.backoff_max)));
   args.SetMaxSendMessageSize(-1);
+  if (!options_.tls_server_name.empty()) args.SetSslTargetNameOverride(options_.tls_server_name);
   std::shared_ptr<grpc::Channel> channel =
-      grpc::CreateCustomChannel(options_.target, grpc::InsecureChannelCredentials(), args);
+      grpc::CreateCustomChannel(options_.target, credentials, args);
   channel->GetState(/*try_to_connect=*/true);
   for (uint32_t i = 0; i < options_.streams; ++i) {
     auto shard = std::make_unique<Shard>();
@@ -587,6 +647,9 @@ void Adapter::PlanShardLocked(Shard& shard, absl::Time now, absl::Time* wake,
     hello->set_adapter(kAdapterName);
     hello->set_stream_index(shard.index);
     Call* call = cs->call;
+    if (!options_.token.empty()) {
+      call->context.AddMetadata("authorization", absl::StrCat("Bearer ", options_.token));
+    }
     v1::EventGateway::Stub* stub = shard.stub.get();
     actions->push_back([call, stub] {
       stub->async()->Stream(&call->context, call);

@@ -1,6 +1,8 @@
 #ifndef WEBHOOKGW_BROKER_ADAPTER_ADAPTER_H_
 #define WEBHOOKGW_BROKER_ADAPTER_ADAPTER_H_
 
+#include <grpcpp/security/credentials.h>
+
 #include <atomic>
 #include <cstdint>
 #include <deque>
@@ -57,6 +59,12 @@ struct AdapterOptions {
   std::function<void(absl::Duration)> on_acked;
   // How often drops are summarised in the log.
   absl::Duration drop_log_interval = absl::Seconds(10);
+  // TLS and token, as in wgw_adapter_options; empty means unset.
+  std::string tls_ca_file;
+  std::string tls_cert_file;
+  std::string tls_key_file;
+  std::string tls_server_name;
+  std::string token;
 };
 
 // Converts C options (after wgw_adapter_options_init defaults) to C++ ones.
@@ -153,7 +161,7 @@ class Adapter {
     absl::Time retry_at = absl::InfinitePast();
   };
 
-  explicit Adapter(AdapterOptions options);
+  Adapter(AdapterOptions options, std::shared_ptr<grpc::ChannelCredentials> credentials);
 
   void Run();
   // Decides under the lock what the pump must do with gRPC next; the

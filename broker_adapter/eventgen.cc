@@ -61,6 +61,13 @@ drops.
   --linger-ms N       adapter linger (default 5)
   --max-unacked N     adapter unacked events per stream (default 5000)
   --drain-timeout S   seconds to wait for acks after emitting (default 30)
+  --tls-ca FILE       connect over TLS, verifying the gateway against FILE
+  --tls-cert FILE     client certificate (PEM) for mutual TLS
+  --tls-key FILE      its private key (PEM)
+  --tls-server-name N name the gateway's certificate must carry
+                      (default: the target's host)
+  --token T           bearer token for the gateways (or set WGW_TOKEN, which
+                      keeps it out of the process list)
   --json              print one JSON object instead of text
   --verbose           print the adapter's log lines on stderr
 )";
@@ -102,6 +109,11 @@ struct Flags {
   uint32_t linger_ms = 5;
   uint32_t max_unacked = 5000;
   double drain_timeout = 30;
+  std::string tls_ca;
+  std::string tls_cert;
+  std::string tls_key;
+  std::string tls_server_name;
+  std::string token;
   bool json = false;
   bool verbose = false;
 };
@@ -177,6 +189,16 @@ Flags ParseFlags(int argc, char** argv) {
       f.max_unacked = Number<uint32_t>(a, v);
     else if (a == "--drain-timeout")
       f.drain_timeout = Number<double>(a, v);
+    else if (a == "--tls-ca")
+      f.tls_ca = v;
+    else if (a == "--tls-cert")
+      f.tls_cert = v;
+    else if (a == "--tls-key")
+      f.tls_key = v;
+    else if (a == "--tls-server-name")
+      f.tls_server_name = v;
+    else if (a == "--token")
+      f.token = v;
     else
       Fail(absl::StrCat("unknown flag ", a, " (see --help)"));
   }
@@ -268,6 +290,14 @@ int Main(int argc, char** argv) {
   options.batch_max_events = flags.batch_events;
   options.linger = absl::Milliseconds(flags.linger_ms);
   options.max_unacked_per_stream = flags.max_unacked;
+  options.tls_ca_file = flags.tls_ca;
+  options.tls_cert_file = flags.tls_cert;
+  options.tls_key_file = flags.tls_key;
+  options.tls_server_name = flags.tls_server_name;
+  options.token = flags.token;
+  if (options.token.empty()) {
+    if (const char* env = std::getenv("WGW_TOKEN"); env != nullptr) options.token = env;
+  }
   options.on_acked = [histogram](absl::Duration d) { histogram->Add(d); };
   if (flags.verbose) {
     options.log = [](wgw_log_level level, const std::string& m) {

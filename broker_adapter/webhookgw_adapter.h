@@ -82,6 +82,19 @@ typedef struct wgw_adapter_options {
   /* Optional log sink; NULL logs nothing. */
   wgw_log_fn log;
   void* log_ctx;
+  /* TLS to the gateways: with tls_ca_file set (a PEM CA bundle) the adapter
+   * connects over TLS and verifies the gateway's certificate against it.
+   * tls_cert_file and tls_key_file (PEM, both or neither) are the client
+   * certificate for gateways that require one. tls_server_name overrides the
+   * name the certificate must carry (default: the target's host). NULL or
+   * "" leaves each unset; files are read once, by wgw_adapter_create. */
+  const char* tls_ca_file;
+  const char* tls_cert_file;
+  const char* tls_key_file;
+  const char* tls_server_name;
+  /* Bearer token sent with every stream ("authorization: Bearer <token>");
+   * NULL or "" sends none. Copied by wgw_adapter_create and never logged. */
+  const char* token;
 } wgw_adapter_options;
 
 /* One event. Strings are NUL-terminated UTF-8 and are copied by emit; a NULL
@@ -134,7 +147,7 @@ typedef struct wgw_adapter_stats {
 
 /* Fills *options with defaults (4 streams, 100000 events / 64 MiB queue,
  * drop newest, batches of 500 events / 1 MiB / 5 ms, 5000 unacked per stream,
- * backoff 100 ms to 10 s). */
+ * backoff 100 ms to 10 s, plaintext, no token). */
 void wgw_adapter_options_init(wgw_adapter_options* options);
 
 /* Starts an adapter. Returns NULL and writes a message into err (if not

@@ -67,6 +67,13 @@ std::string RenderMetrics(Gateway& gateway) {
   Header(&out, "webhookgw_streams_refused_total", "counter",
          "Adapter streams ended for a protocol error or a limit.");
   absl::StrAppend(&out, "webhookgw_streams_refused_total ", m.streams_refused.load(), "\n");
+  Header(&out, "webhookgw_streams_unauthenticated_total", "counter",
+         "Adapter streams refused for a missing or invalid bearer token.");
+  absl::StrAppend(&out, "webhookgw_streams_unauthenticated_total ",
+                  m.streams_unauthenticated.load(), "\n");
+  Header(&out, "webhookgw_streams_peer_limit_total", "counter",
+         "Adapter streams refused because their address held max_streams_per_peer streams.");
+  absl::StrAppend(&out, "webhookgw_streams_peer_limit_total ", m.streams_peer_limit.load(), "\n");
   Header(&out, "webhookgw_streams_open", "gauge", "Adapter streams open now.");
   absl::StrAppend(&out, "webhookgw_streams_open ", m.streams_open.load(), "\n");
   Header(&out, "webhookgw_queue_events", "gauge", "Events held in memory now.");
@@ -97,6 +104,12 @@ std::string RenderMetrics(Gateway& gateway) {
   for (const auto& e : endpoints) {
     absl::StrAppend(&out, "webhookgw_retries_total{webhook=\"", LabelValue(e->webhook), "\"} ",
                     e->retries.load(), "\n");
+  }
+  Header(&out, "webhookgw_outbound_refused_total", "counter",
+         "Connections to a webhook refused by the outbound address policy.");
+  for (const auto& e : endpoints) {
+    absl::StrAppend(&out, "webhookgw_outbound_refused_total{webhook=\"", LabelValue(e->webhook),
+                    "\"} ", e->outbound_refused.load(), "\n");
   }
   Header(&out, "webhookgw_webhook_queue_events", "gauge", "Events waiting per webhook.");
   for (const auto& e : endpoints) {

@@ -9,11 +9,13 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "gateway/hocon.h"
+#include "gateway/outbound_policy.h"
 #include "gateway/topic_filter.h"
 
 namespace webhookgw {
@@ -82,6 +84,23 @@ absl::Status ExpectObject(const Value& v, absl::string_view path) {
 absl::StatusOr<std::string> String(const Value& v, absl::string_view path) {
   if (v.type != Type::kString) return Expected(v, path, "a string");
   return v.text;
+}
+
+absl::StatusOr<bool> Bool(const Value& v, absl::string_view path) {
+  if (v.type == Type::kBool) return v.text == "true";
+  if (v.type == Type::kString && (v.text == "true" || v.text == "false")) return v.text == "true";
+  return Expected(v, path, "true or false");
+}
+
+absl::StatusOr<std::vector<std::string>> StringList(const Value& v, absl::string_view path) {
+  if (v.type != Type::kArray) return Expected(v, path, "an array of strings");
+  std::vector<std::string> out;
+  for (size_t i = 0; i < v.elements.size(); ++i) {
+    absl::StatusOr<std::string> s = String(v.elements[i], absl::StrCat(path, "[", i, "]"));
+    if (!s.ok()) return s.status();
+    out.push_back(*std::move(s));
+  }
+  return out;
 }
 
 // Numbers may come as strings too (HOCON converts, and `${VAR}` is a string).
@@ -268,6 +287,13 @@ absl::Status BindHeaders(const Value& v, absl::string_view path, WebhookConfig* 
     if (hv.text.find_first_of(std::string("\r\n\0", 3)) != std::string::npos) {
       return Bad(hv, p, "header values may not contain CR, LF or NUL");
     }
+    if (m.key.size() > kMaxHeaderNameBytes) {
+      return Bad(hv, p, absl::StrCat("header name is longer than ", kMaxHeaderNameBytes, " bytes"));
+    }
+    if (hv.text.size() > kMaxHeaderValueBytes) {
+      return Bad(hv, p,
+                 absl::StrCat("header value is longer than ", kMaxHeaderValueBytes, " bytes"));
+    }
     std::string name = absl::AsciiStrToLower(m.key);
     // These frame the request; the HTTP client owns them.
     if (name == "content-length" || name == "transfer-encoding" || name == "host" ||
@@ -340,6 +366,81 @@ absl::Status BindRetry(const Value& v, absl::string_view path, RetryPolicy* out)
   }
   if (out->max_backoff < out->initial_backoff) {
     return Bad(v, path, "max_backoff is shorter than initial_backoff");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status BindEndpointTls(const Value& v, absl::string_view path, EndpointTls* out) {
+  if (absl::Status st = ExpectObject(v, path); !st.ok()) return st;
+  for (const Member& m : v.members) {
+    std::string p = Child(path, m.key);
+    if (m.key == "insecure_skip_verify") {
+      absl::StatusOr<bool> b = Bool(m.value, p);
+      if (!b.ok()) return b.status();
+      out->insecure_skip_verify = *b;
+      continue;
+    }
+    if (m.key != "ca_file" && m.key != "cert_file" && m.key != "key_file") {
+      return UnknownKey(m, path, {"ca_file", "cert_file", "key_file", "insecure_skip_verify"});
+    }
+    absl::StatusOr<std::string> s = String(m.value, p);
+    if (!s.ok()) return s.status();
+    if (s->empty()) return Expected(m.value, p, "a file path");
+    if (m.key == "ca_file") out->ca_file = *s;
+    if (m.key == "cert_file") out->cert_file = *s;
+    if (m.key == "key_file") out->key_file = *s;
+  }
+  if (out->cert_file.empty() != out->key_file.empty()) {
+    return Bad(v, path, "cert_file and key_file go together; give both or neither");
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<std::string> DecodeSigningSecret(std::string_view std_text) {
+  absl::string_view text(std_text.data(), std_text.size());
+  text = absl::StripAsciiWhitespace(text);
+  // The message never quotes the secret: config errors end up in logs.
+  constexpr absl::string_view kPrefix = "whsec_";
+  std::string bytes;
+  if (!absl::StartsWith(text, kPrefix) || text.size() == kPrefix.size() ||
+      !absl::Base64Unescape(text.substr(kPrefix.size()), &bytes) || bytes.empty()) {
+    return absl::InvalidArgumentError(
+        "expected a secret \"whsec_\" followed by base64 (value not shown)");
+  }
+  if (bytes.size() < 16 || bytes.size() > 256) {
+    return absl::InvalidArgumentError(absl::StrCat("secret decodes to ", bytes.size(),
+                                                   " bytes; expected 16 to 256 (value not shown)"));
+  }
+  return bytes;
+}
+
+namespace {
+
+absl::Status BindSigning(const Value& v, absl::string_view path, SigningConfig* out) {
+  if (absl::Status st = ExpectObject(v, path); !st.ok()) return st;
+  for (const Member& m : v.members) {
+    std::string p = Child(path, m.key);
+    if (m.key != "secrets" && m.key != "secret_files") {
+      return UnknownKey(m, path, {"secrets", "secret_files"});
+    }
+    if (m.value.type != Type::kArray) {
+      return Bad(m.value, p, "expected an array of strings");
+    }
+    for (size_t i = 0; i < m.value.elements.size(); ++i) {
+      const Value& e = m.value.elements[i];
+      std::string ep = absl::StrCat(p, "[", i, "]");
+      if (e.type != Type::kString) return Bad(e, ep, "expected a string");
+      if (m.key == "secret_files") {
+        if (e.text.empty()) return Bad(e, ep, "expected a file path");
+        out->secret_files.push_back(e.text);
+        continue;
+      }
+      absl::StatusOr<std::string> secret = DecodeSigningSecret(e.text);
+      if (!secret.ok()) return Bad(e, ep, secret.status().message());
+      out->secrets.push_back(*std::move(secret));
+    }
   }
   return absl::OkStatus();
 }
@@ -445,13 +546,18 @@ absl::Status BindWebhook(const Value& v, absl::string_view path, WebhookConfig* 
       st = BindTimeout(m, path, &out->idle_timeout);
     } else if (m.key == "retry") {
       st = BindRetry(mv, p, &out->retry);
+    } else if (m.key == "tls") {
+      st = BindEndpointTls(mv, p, &out->tls);
+    } else if (m.key == "signing") {
+      st = BindSigning(mv, p, &out->signing);
     } else if (m.key == "events") {
       st = BindEvents(mv, p, out);
       has_events = true;
     } else {
-      return UnknownKey(m, path,
-                        {"name", "url", "headers", "body", "pool_size", "cancel_timeout",
-                         "request_timeout", "connect_timeout", "idle_timeout", "retry", "events"});
+      return UnknownKey(
+          m, path,
+          {"name", "url", "headers", "body", "pool_size", "cancel_timeout", "request_timeout",
+           "connect_timeout", "idle_timeout", "retry", "tls", "signing", "events"});
     }
     if (!st.ok()) return st;
   }
@@ -473,6 +579,94 @@ absl::Status BindOneOf(const Value& v, absl::string_view path,
   return Expected(v, path, absl::StrCat("one of ", what));
 }
 
+absl::Status BindGrpcTls(const Value& v, absl::string_view path, GrpcTlsSettings* out) {
+  if (absl::Status st = ExpectObject(v, path); !st.ok()) return st;
+  for (const Member& m : v.members) {
+    std::string p = Child(path, m.key);
+    if (m.key == "require_client_cert") {
+      absl::StatusOr<bool> b = Bool(m.value, p);
+      if (!b.ok()) return b.status();
+      out->require_client_cert = *b;
+      continue;
+    }
+    if (m.key != "cert_file" && m.key != "key_file" && m.key != "client_ca_file") {
+      return UnknownKey(m, path,
+                        {"cert_file", "key_file", "client_ca_file", "require_client_cert"});
+    }
+    absl::StatusOr<std::string> s = String(m.value, p);
+    if (!s.ok()) return s.status();
+    if (m.key == "cert_file") out->cert_file = *s;
+    if (m.key == "key_file") out->key_file = *s;
+    if (m.key == "client_ca_file") out->client_ca_file = *s;
+  }
+  if (out->cert_file.empty() || out->key_file.empty()) {
+    return Bad(v, path, "cert_file and key_file are both required for TLS");
+  }
+  if (out->require_client_cert && out->client_ca_file.empty()) {
+    return Bad(v, path,
+               "require_client_cert is true but client_ca_file is missing; give the CA, or set "
+               "require_client_cert = false");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status BindAuth(const Value& v, absl::string_view path, AuthSettings* out) {
+  if (absl::Status st = ExpectObject(v, path); !st.ok()) return st;
+  for (const Member& m : v.members) {
+    std::string p = Child(path, m.key);
+    if (m.key == "token_file") {
+      absl::StatusOr<std::string> s = String(m.value, p);
+      if (!s.ok()) return s.status();
+      out->token_file = *s;
+    } else if (m.key == "tokens") {
+      if (m.value.type != Type::kArray) return Bad(m.value, p, "expected an array of strings");
+      for (size_t i = 0; i < m.value.elements.size(); ++i) {
+        const Value& e = m.value.elements[i];
+        std::string ep = absl::StrCat(p, "[", i, "]");
+        // Tokens are secrets: messages about them never show the value.
+        if (e.type != Type::kString) return Bad(e, ep, "expected a string");
+        if (e.text.size() < 16) {
+          return Bad(e, ep, "a token must be at least 16 characters (value not shown)");
+        }
+        if (std::any_of(e.text.begin(), e.text.end(), [](char c) {
+              return static_cast<unsigned char>(c) <= 0x20 || c == 0x7f;
+            })) {
+          return Bad(e, ep, "a token may not contain blanks or control characters");
+        }
+        out->tokens.push_back(e.text);
+      }
+    } else {
+      return UnknownKey(m, path, {"tokens", "token_file"});
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status BindOutbound(const Value& v, absl::string_view path, OutboundSettings* out) {
+  if (absl::Status st = ExpectObject(v, path); !st.ok()) return st;
+  for (const Member& m : v.members) {
+    std::string p = Child(path, m.key);
+    if (m.key == "allow_cidrs" || m.key == "deny_cidrs") {
+      absl::StatusOr<std::vector<std::string>> list = StringList(m.value, p);
+      if (!list.ok()) return list.status();
+      for (size_t i = 0; i < list->size(); ++i) {
+        absl::StatusOr<Cidr> cidr = Cidr::Parse((*list)[i]);
+        if (!cidr.ok()) {
+          return Bad(m.value.elements[i], absl::StrCat(p, "[", i, "]"), cidr.status().message());
+        }
+      }
+      (m.key == "allow_cidrs" ? out->allow_cidrs : out->deny_cidrs) = *std::move(list);
+    } else if (m.key == "https_only" || m.key == "deny_defaults") {
+      absl::StatusOr<bool> b = Bool(m.value, p);
+      if (!b.ok()) return b.status();
+      (m.key == "https_only" ? out->https_only : out->deny_defaults) = *b;
+    } else {
+      return UnknownKey(m, path, {"allow_cidrs", "deny_cidrs", "deny_defaults", "https_only"});
+    }
+  }
+  return absl::OkStatus();
+}
+
 absl::Status BindGateway(const Value& v, absl::string_view path, GatewaySettings* out) {
   if (absl::Status st = ExpectObject(v, path); !st.ok()) return st;
   for (const Member& m : v.members) {
@@ -490,6 +684,21 @@ absl::Status BindGateway(const Value& v, absl::string_view path, GatewaySettings
       n = Integer(mv, p, 1, int64_t{1} << 40);
       if (!n.ok()) return n.status();
       (m.key == "max_queue_events" ? out->max_queue_events : out->max_batch_events) = *n;
+    } else if (m.key == "max_streams_per_peer") {
+      n = Integer(mv, p, 1, 1 << 20);
+      if (!n.ok()) return n.status();
+      out->max_streams_per_peer = *n;
+    } else if (m.key == "max_metadata_bytes") {
+      n = Size(mv, p, 1024);
+      if (!n.ok()) return n.status();
+      if (*n > (1 << 20)) return Expected(mv, p, "a size of at most 1MiB");
+      out->max_metadata_bytes = *n;
+    } else if (m.key == "tls") {
+      st = BindGrpcTls(mv, p, &out->tls);
+    } else if (m.key == "auth") {
+      st = BindAuth(mv, p, &out->auth);
+    } else if (m.key == "outbound") {
+      st = BindOutbound(mv, p, &out->outbound);
     } else if (m.key == "max_queue_bytes" || m.key == "max_event_bytes" ||
                m.key == "dead_letter_max_bytes") {
       n = Size(mv, p, 1);
@@ -513,7 +722,8 @@ absl::Status BindGateway(const Value& v, absl::string_view path, GatewaySettings
       return UnknownKey(m, path,
                         {"grpc_listen", "admin_listen", "max_queue_events", "max_queue_bytes",
                          "max_event_bytes", "max_batch_events", "drain_grace", "log_level",
-                         "log_format", "dead_letter_path", "dead_letter_max_bytes"});
+                         "log_format", "dead_letter_path", "dead_letter_max_bytes",
+                         "max_streams_per_peer", "max_metadata_bytes", "tls", "auth", "outbound"});
     }
     if (!st.ok()) return st;
   }
@@ -556,6 +766,39 @@ absl::Status BindWebhooks(const Value* webhook, const Value* webhooks,
   return absl::OkStatus();
 }
 
+// Refuses at load what the outbound policy would refuse at every send: an
+// IP literal in a forbidden range, or http:// under https_only. Names are
+// checked when they are resolved, before each connection.
+absl::Status CheckOutbound(const Config& config) {
+  absl::StatusOr<OutboundPolicy> policy = OutboundPolicy::Create(config.gateway.outbound);
+  if (!policy.ok()) return policy.status();
+  for (const WebhookConfig& hook : config.webhooks) {
+    absl::string_view url = hook.url;
+    bool https = absl::StartsWithIgnoreCase(url, "https://");
+    if (policy->https_only() && !https) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(hook.where, ": ", hook.name,
+                       ".url: outbound policy: https_only is set and the URL is ", "not https://"));
+    }
+    absl::string_view rest = url.substr(https ? 8 : 7);
+    absl::string_view authority = rest.substr(0, rest.find_first_of("/?"));
+    absl::string_view host = authority;
+    if (absl::StartsWith(authority, "[")) {
+      host = authority.substr(1, authority.find(']') - 1);
+    } else if (size_t colon = authority.rfind(':'); colon != absl::string_view::npos) {
+      host = authority.substr(0, colon);
+    }
+    std::string h(host);
+    if (!IsIpLiteral(h)) continue;
+    absl::Status allowed = policy->CheckAddress(h);
+    if (!allowed.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(hook.where, ": ", hook.name, ".url: ", allowed.message()));
+    }
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::StatusOr<Config> ParseConfig(std::string_view text, std::string_view std_filename) {
@@ -580,6 +823,8 @@ absl::StatusOr<Config> ParseConfig(std::string_view text, std::string_view std_f
   }
 
   absl::Status st = BindWebhooks(webhook, webhooks, &config.webhooks);
+  if (!st.ok()) return st;
+  st = CheckOutbound(config);
   if (!st.ok()) return st;
   if (config.webhooks.empty()) {
     return absl::InvalidArgumentError(

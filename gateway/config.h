@@ -35,6 +35,27 @@ struct RetryPolicy {
   absl::Duration max_age = absl::Minutes(10);
 };
 
+// TLS towards one HTTPS endpoint. Verification is on unless
+// insecure_skip_verify is set.
+struct EndpointTls {
+  // CA bundle the endpoint's certificate must chain to.
+  std::string ca_file = "/etc/ssl/certs/ca-certificates.crt";
+  // Client certificate and key, for endpoints that want mutual TLS; both or
+  // neither.
+  std::string cert_file;
+  std::string key_file;
+  bool insecure_skip_verify = false;
+};
+
+// Standard Webhooks signing of one webhook (https://www.standardwebhooks.com).
+struct SigningConfig {
+  // Decoded secret bytes of every `secrets` entry ("whsec_" + base64).
+  std::vector<std::string> secrets;
+  // Files holding one "whsec_..." secret each, read when the gateway starts.
+  std::vector<std::string> secret_files;
+  bool enabled() const { return !secrets.empty() || !secret_files.empty(); }
+};
+
 // One webhook endpoint: NanoMQ's `webhook { ... }` block or one element of
 // `webhooks = [ ... ]`.
 struct WebhookConfig {
@@ -52,9 +73,47 @@ struct WebhookConfig {
   // Kept-alive connections idle longer than this are closed.
   absl::Duration idle_timeout = absl::Seconds(60);
   RetryPolicy retry;
+  // `tls { ... }`: how HTTPS endpoints are verified and how the gateway
+  // identifies itself to them. Unused for http:// URLs.
+  EndpointTls tls;
+  // `signing { ... }`: Standard Webhooks signatures; none when both lists
+  // are empty.
+  SigningConfig signing;
   std::vector<EventRule> events;
   // Where the webhook was written, "file:line".
   std::string where;
+};
+
+// `gateway.tls`: TLS on the gRPC listener. Off while cert_file is empty.
+struct GrpcTlsSettings {
+  std::string cert_file;
+  std::string key_file;
+  // CA that client certificates must chain to; required when
+  // require_client_cert is true.
+  std::string client_ca_file;
+  bool require_client_cert = true;
+  bool enabled() const { return !cert_file.empty(); }
+};
+
+// `gateway.auth`: bearer tokens adapters must present. Off when both are
+// empty. Never logged.
+struct AuthSettings {
+  std::vector<std::string> tokens;
+  // A file with one token per line, read when the gateway starts.
+  std::string token_file;
+  bool enabled() const { return !tokens.empty() || !token_file.empty(); }
+};
+
+// `gateway.outbound`: which addresses webhooks may be delivered to. An
+// address is refused when it is in a deny range (the defaults unless
+// deny_defaults is false, plus deny_cidrs), or when allow_cidrs is not empty
+// and holds no range with it. Ranges are "addr/prefix" or a bare address.
+struct OutboundSettings {
+  std::vector<std::string> allow_cidrs;
+  std::vector<std::string> deny_cidrs;
+  // Cloud metadata addresses and link-local ranges.
+  bool deny_defaults = true;
+  bool https_only = false;
 };
 
 // The `gateway { ... }` block.
@@ -69,6 +128,13 @@ struct GatewaySettings {
   // Bounds of one event (encoded size) and of one batch.
   int64_t max_event_bytes = 1LL << 20;
   int64_t max_batch_events = 10000;
+  // Streams one peer IP address may hold open at once.
+  int64_t max_streams_per_peer = 64;
+  // Bound of the request metadata (headers) one gRPC call may carry.
+  int64_t max_metadata_bytes = 16 << 10;
+  GrpcTlsSettings tls;
+  AuthSettings auth;
+  OutboundSettings outbound;
   // Time SIGTERM gives in-flight work before the gateway exits.
   absl::Duration drain_grace = absl::Seconds(20);
   // "debug", "info", "warn" or "error"; "text" (key=value) or "json".
@@ -80,6 +146,11 @@ struct GatewaySettings {
   int64_t dead_letter_max_bytes = 64LL << 20;
 };
 
+// Bounds of a configured webhook header, so that a typo cannot produce a
+// request that endpoints refuse as too large.
+inline constexpr size_t kMaxHeaderNameBytes = 256;
+inline constexpr size_t kMaxHeaderValueBytes = 8192;
+
 struct Config {
   GatewaySettings gateway;
   std::vector<WebhookConfig> webhooks;
@@ -89,6 +160,10 @@ struct Config {
 // what was expected, e.g.
 // `gw.conf:12: webhook.pool_size: expected a positive integer, got "abc"`.
 absl::StatusOr<Config> LoadConfigFile(const std::string& path);
+
+// Decodes a Standard Webhooks secret, "whsec_" + base64, to its bytes.
+// Errors never include the secret.
+absl::StatusOr<std::string> DecodeSigningSecret(std::string_view text);
 
 // The same, from text; `filename` is only used in messages.
 absl::StatusOr<Config> ParseConfig(std::string_view text, std::string_view filename);

@@ -358,6 +358,83 @@ TEST(ConfigErrorTest, EventLargerThanQueue) {
             "gw.conf:1: gateway: max_event_bytes is larger than max_queue_bytes");
 }
 
+TEST(SecurityConfigTest, BindsTlsAuthOutboundAndSigning) {
+  setenv("WGW_TEST_TOKEN_A", "token-from-env-0123456789", 1);
+  absl::StatusOr<Config> config = ParseConfig(R"(
+gateway {
+  max_streams_per_peer = 8
+  max_metadata_bytes = 32KiB
+  tls { cert_file = "/s.pem", key_file = "/s.key", client_ca_file = "/ca.pem" }
+  auth { tokens = [${?WGW_TEST_TOKEN_A}, ${?WGW_TEST_TOKEN_UNSET}], token_file = "/t" }
+  outbound { allow_cidrs = ["10.0.0.0/8"], deny_cidrs = ["10.9.0.0/16"], https_only = true,
+             deny_defaults = false }
+}
+webhook {
+  url = "https://hooks.example/x"
+  tls { ca_file = "/ca.pem", cert_file = "/c.pem", key_file = "/c.key" }
+  signing { secrets = ["whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"], secret_files = ["/w"] }
+  events = [{ event = on_client_connect }]
+})",
+                                              "gw.conf");
+  unsetenv("WGW_TEST_TOKEN_A");
+  ASSERT_TRUE(config.ok()) << config.status();
+  const GatewaySettings& g = config->gateway;
+  EXPECT_EQ(g.max_streams_per_peer, 8);
+  EXPECT_EQ(g.max_metadata_bytes, 32 << 10);
+  EXPECT_TRUE(g.tls.enabled());
+  EXPECT_TRUE(g.tls.require_client_cert);
+  EXPECT_EQ(g.tls.client_ca_file, "/ca.pem");
+  EXPECT_THAT(g.auth.tokens, ElementsAre("token-from-env-0123456789"));
+  EXPECT_EQ(g.auth.token_file, "/t");
+  EXPECT_THAT(g.outbound.allow_cidrs, ElementsAre("10.0.0.0/8"));
+  EXPECT_TRUE(g.outbound.https_only);
+  EXPECT_FALSE(g.outbound.deny_defaults);
+  const WebhookConfig& w = config->webhooks[0];
+  EXPECT_EQ(w.tls.ca_file, "/ca.pem");
+  EXPECT_FALSE(w.tls.insecure_skip_verify);
+  ASSERT_EQ(w.signing.secrets.size(), 1u);
+  EXPECT_EQ(w.signing.secrets[0].size(), 24u);
+  EXPECT_THAT(w.signing.secret_files, ElementsAre("/w"));
+}
+
+TEST(SecurityConfigTest, SecureDefaults) {
+  absl::StatusOr<Config> config = ParseConfig(
+      "webhook { url = \"https://h/\", events = [{ event = on_client_connect }] }", "gw.conf");
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_FALSE(config->gateway.tls.enabled());
+  EXPECT_FALSE(config->gateway.auth.enabled());
+  EXPECT_TRUE(config->gateway.outbound.deny_defaults);
+  EXPECT_EQ(config->webhooks[0].tls.ca_file, "/etc/ssl/certs/ca-certificates.crt");
+  EXPECT_FALSE(config->webhooks[0].tls.insecure_skip_verify);
+  EXPECT_FALSE(config->webhooks[0].signing.enabled());
+}
+
+TEST(SecurityConfigTest, Errors) {
+  const std::string hook =
+      "webhook { url = \"http://h/\", events = [{ event = on_client_connect }] }\n";
+  EXPECT_THAT(ErrorOf("gateway.tls { cert_file = \"/a\" }\n" + hook),
+              StartsWith("gw.conf:1: gateway.tls: cert_file and key_file are both required"));
+  EXPECT_THAT(ErrorOf("gateway.tls { cert_file = \"/a\", key_file = \"/b\" }\n" + hook),
+              ::testing::HasSubstr("client_ca_file is missing"));
+  EXPECT_THAT(ErrorOf("gateway.auth.tokens = [\"short-secret\"]\n" + hook),
+              ::testing::AllOf(::testing::HasSubstr("at least 16 characters (value not shown)"),
+                               ::testing::Not(::testing::HasSubstr("short-secret"))));
+  EXPECT_THAT(ErrorOf("gateway.outbound.deny_cidrs = [\"10.0.0.0/40\"]\n" + hook),
+              StartsWith("gw.conf:1: gateway.outbound.deny_cidrs[0]: expected an address range"));
+  EXPECT_THAT(ErrorOf("gateway.max_streams_per_peer = 0\n" + hook),
+              StartsWith("gw.conf:1: gateway.max_streams_per_peer: expected a positive integer"));
+  EXPECT_THAT(ErrorOf("webhook { url = \"https://h/\", tls.cert_file = \"/c\", events = [{ event = "
+                      "on_client_connect }] }"),
+              ::testing::HasSubstr("webhook.tls: cert_file and key_file go together"));
+  EXPECT_THAT(ErrorOf("webhook { url = \"http://h/\", headers.x-long = \"" +
+                      std::string(kMaxHeaderValueBytes + 1, 'v') +
+                      "\", events = [{ event = on_client_connect }] }"),
+              ::testing::HasSubstr("header value is longer than 8192 bytes"));
+  EXPECT_THAT(ErrorOf("webhook { url = \"http://h/\", tls.insecure_skip_verify = maybe, events = "
+                      "[{ event = on_client_connect }] }"),
+              ::testing::HasSubstr("expected true or false"));
+}
+
 TEST(LoadConfigFileTest, MissingFileNamesThePath) {
   absl::StatusOr<Config> config = LoadConfigFile("/nonexistent/dir/gw.conf");
   ASSERT_FALSE(config.ok());

@@ -1,15 +1,21 @@
 #include "gateway/endpoint.h"
 
 #include <httplib.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
+#include <cstring>
+#include <fstream>
+#include <sstream>
 
 #include "absl/random/random.h"
 #include "absl/strings/str_cat.h"
 #include "gateway/body.h"
 #include "gateway/log.h"
 #include "gateway/retry.h"
+#include "gateway/signing.h"
 
 namespace webhookgw {
 namespace {
@@ -22,9 +28,16 @@ std::chrono::microseconds ToChrono(absl::Duration d) {
 
 int StatusClass(int status) { return status >= 100 && status < 600 ? status / 100 : 0; }
 
+absl::Status Readable(const WebhookConfig& config, const char* key, const std::string& path) {
+  if (access(path.c_str(), R_OK) == 0) return absl::OkStatus();
+  return absl::InvalidArgumentError(absl::StrCat(config.where, ": ", config.name, ".", key, ": ",
+                                                 path, ": ", std::strerror(errno)));
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Endpoint>> Endpoint::Create(const WebhookConfig& config,
+                                                           const OutboundSettings& outbound,
                                                            DeadLetterWriter* dead_letters,
                                                            EndpointMetrics* metrics) {
   absl::StatusOr<WebhookUrl> url = ParseWebhookUrl(config.url);
@@ -32,13 +45,59 @@ absl::StatusOr<std::unique_ptr<Endpoint>> Endpoint::Create(const WebhookConfig& 
     return absl::InvalidArgumentError(
         absl::StrCat(config.where, ": ", config.name, ".url: ", url.status().message()));
   }
-  return std::unique_ptr<Endpoint>(new Endpoint(config, *std::move(url), dead_letters, metrics));
+  absl::StatusOr<OutboundPolicy> policy = OutboundPolicy::Create(outbound);
+  if (!policy.ok()) return policy.status();
+  if (url->https) {
+    if (!config.tls.insecure_skip_verify) {
+      if (absl::Status st = Readable(config, "tls.ca_file", config.tls.ca_file); !st.ok()) {
+        return st;
+      }
+    }
+    if (!config.tls.cert_file.empty()) {
+      if (absl::Status st = Readable(config, "tls.cert_file", config.tls.cert_file); !st.ok()) {
+        return st;
+      }
+      if (absl::Status st = Readable(config, "tls.key_file", config.tls.key_file); !st.ok()) {
+        return st;
+      }
+    }
+    if (config.tls.insecure_skip_verify) {
+      WGW_LOG(kWarn, kComponent,
+              "TLS VERIFICATION DISABLED: the endpoint's certificate is not checked, so anyone on "
+              "the path can read and change deliveries",
+              "webhook=", LogQuote(config.name), " url=", LogQuote(config.url));
+    }
+  }
+  std::vector<std::string> secrets = config.signing.secrets;
+  for (size_t i = 0; i < config.signing.secret_files.size(); ++i) {
+    const std::string& path = config.signing.secret_files[i];
+    std::ifstream in(path);
+    std::stringstream text;
+    text << in.rdbuf();
+    if (!in) {
+      return absl::InvalidArgumentError(absl::StrCat(config.where, ": ", config.name,
+                                                     ".signing.secret_files[", i, "]: ", path,
+                                                     ": cannot read"));
+    }
+    absl::StatusOr<std::string> secret = DecodeSigningSecret(text.str());
+    if (!secret.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat(config.where, ": ", config.name,
+                                                     ".signing.secret_files[", i, "]: ", path, ": ",
+                                                     secret.status().message()));
+    }
+    secrets.push_back(*std::move(secret));
+  }
+  return std::unique_ptr<Endpoint>(new Endpoint(config, *std::move(url), *std::move(policy),
+                                                std::move(secrets), dead_letters, metrics));
 }
 
-Endpoint::Endpoint(WebhookConfig config, WebhookUrl url, DeadLetterWriter* dead_letters,
+Endpoint::Endpoint(WebhookConfig config, WebhookUrl url, OutboundPolicy policy,
+                   std::vector<std::string> secrets, DeadLetterWriter* dead_letters,
                    EndpointMetrics* metrics)
     : config_(std::move(config)),
       url_(std::move(url)),
+      policy_(std::move(policy)),
+      secrets_(std::move(secrets)),
       dead_letters_(dead_letters),
       metrics_(metrics) {}
 
@@ -105,6 +164,30 @@ bool Endpoint::NextJob(std::string* key, std::shared_ptr<Job>* job, int* attempt
   return true;
 }
 
+std::unique_ptr<httplib::Client> Endpoint::MakeClient(const std::string& address) const {
+  std::unique_ptr<httplib::Client> client;
+  if (url_.https && !config_.tls.cert_file.empty()) {
+    client =
+        std::make_unique<httplib::Client>(url_.origin, config_.tls.cert_file, config_.tls.key_file);
+  } else {
+    client = std::make_unique<httplib::Client>(url_.origin);
+  }
+  if (url_.https) {
+    client->enable_server_certificate_verification(!config_.tls.insecure_skip_verify);
+    client->set_ca_cert_path(config_.tls.ca_file);
+  }
+  client->set_hostname_addr_map({{url_.host, address}});
+  client->set_keep_alive(true);
+  client->set_follow_location(false);
+  // Headers and body go out in separate writes; without this, Nagle and
+  // delayed ACKs add ~40 ms to every request.
+  client->set_tcp_nodelay(true);
+  client->set_connection_timeout(ToChrono(config_.connect_timeout));
+  client->set_read_timeout(ToChrono(config_.request_timeout));
+  client->set_write_timeout(ToChrono(config_.request_timeout));
+  return client;
+}
+
 void Endpoint::WorkerLoop() {
   std::unique_ptr<httplib::Client> client;
   absl::Time last_used = absl::Now();
@@ -135,16 +218,24 @@ void Endpoint::WorkerLoop() {
       }
       continue;
     }
+    Attempt attempt;
     if (client == nullptr) {
-      client = std::make_unique<httplib::Client>(url_.origin);
-      client->set_keep_alive(true);
-      client->set_follow_location(false);
-      // Headers and body go out in separate writes; without this, Nagle and
-      // delayed ACKs add ~40 ms to every request.
-      client->set_tcp_nodelay(true);
-      client->set_connection_timeout(ToChrono(config_.connect_timeout));
-      client->set_read_timeout(ToChrono(config_.request_timeout));
-      client->set_write_timeout(ToChrono(config_.request_timeout));
+      // Every new connection resolves the host again and checks each
+      // address, then pins the client to the checked one, so neither a
+      // name pointing into a denied range nor a DNS change between check
+      // and connect gets through. Host, SNI and certificate checks still
+      // use the name.
+      absl::StatusOr<std::string> address = policy_.Resolve(url_.host);
+      if (!address.ok()) {
+        attempt.error = std::string(address.status().message());
+        attempt.refused = absl::IsPermissionDenied(address.status());
+        if (attempt.refused) metrics_->outbound_refused.fetch_add(1, std::memory_order_relaxed);
+        metrics_->responses[0].fetch_add(1, std::memory_order_relaxed);
+        job.reset();
+        Finish(key, attempt);
+        continue;
+      }
+      client = MakeClient(*address);
       metrics_->connections.fetch_add(1, std::memory_order_relaxed);
     }
     if (attempt_number > 1) metrics_->retries.fetch_add(1, std::memory_order_relaxed);
@@ -155,8 +246,17 @@ void Endpoint::WorkerLoop() {
     request.headers = headers;
     RenderBody(job->event, config_.body, &request.body);
     response = httplib::Response();
+    if (!secrets_.empty()) {
+      // Standard Webhooks: the id is stable over retries so receivers can
+      // drop duplicates; the timestamp is the attempt's, for replay checks.
+      std::string id = EventId(job->event);
+      int64_t timestamp = absl::ToUnixSeconds(absl::Now());
+      request.headers.emplace("webhook-signature",
+                              WebhookSignature(secrets_, id, timestamp, request.body));
+      request.headers.emplace("webhook-id", std::move(id));
+      request.headers.emplace("webhook-timestamp", absl::StrCat(timestamp));
+    }
     httplib::Error error = httplib::Error::Success;
-    Attempt attempt;
     const absl::Time sent = absl::Now();
     if (client->send(request, response, error)) {
       attempt.status = response.status;
@@ -166,6 +266,9 @@ void Endpoint::WorkerLoop() {
       }
     } else {
       attempt.error = httplib::to_string(error);
+      // The next attempt opens a new connection and so resolves again.
+      client.reset();
+      metrics_->connections.fetch_sub(1, std::memory_order_relaxed);
     }
     last_used = absl::Now();
     metrics_->request_seconds.Observe(absl::ToDoubleSeconds(last_used - sent));
@@ -192,7 +295,9 @@ void Endpoint::Finish(const std::string& key, const Attempt& attempt) {
     Lane& lane = lanes_[key];
     lane.last_status = attempt.status;
     AttemptOutcome outcome = ClassifyStatus(attempt.status);
-    if (outcome == AttemptOutcome::kRetry) {
+    if (attempt.refused) {
+      give_up_reason = attempt.error;
+    } else if (outcome == AttemptOutcome::kRetry) {
       absl::Duration delay = RetryDelay(config_.retry, lane.attempts, attempt.retry_after, rng);
       absl::Time due = absl::Now() + delay;
       if (lane.attempts < config_.retry.max_attempts &&
@@ -222,7 +327,7 @@ void Endpoint::Finish(const std::string& key, const Attempt& attempt) {
     metrics_->delivered.fetch_add(1, std::memory_order_relaxed);
   } else {
     metrics_->dead_lettered.fetch_add(1, std::memory_order_relaxed);
-    std::string reason = attempt.error.empty()
+    std::string reason = attempt.error.empty() || attempt.refused
                              ? give_up_reason
                              : absl::StrCat(give_up_reason, " (", attempt.error, ")");
     WGW_LOG(kWarn, kComponent, "event given up on", "webhook=", LogQuote(config_.name),

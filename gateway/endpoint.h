@@ -19,7 +19,12 @@
 #include "gateway/dead_letter.h"
 #include "gateway/job.h"
 #include "gateway/metrics.h"
+#include "gateway/outbound_policy.h"
 #include "gateway/url.h"
+
+namespace httplib {
+class Client;
+}  // namespace httplib
 
 namespace webhookgw {
 
@@ -35,8 +40,10 @@ namespace webhookgw {
 // Thread-safe: Enqueue may be called from any thread.
 class Endpoint {
  public:
-  // Validates the URL. `dead_letters` and `metrics` must outlive the endpoint.
+  // Validates the URL, reads signing secret files and checks that TLS files
+  // are readable. `dead_letters` and `metrics` must outlive the endpoint.
   static absl::StatusOr<std::unique_ptr<Endpoint>> Create(const WebhookConfig& config,
+                                                          const OutboundSettings& outbound,
                                                           DeadLetterWriter* dead_letters,
                                                           EndpointMetrics* metrics);
   ~Endpoint();
@@ -78,11 +85,16 @@ class Endpoint {
     int status = 0;  // 0: no response
     std::string error;
     std::optional<absl::Duration> retry_after;
+    // Refused by the outbound policy: final, never retried.
+    bool refused = false;
   };
-  Endpoint(WebhookConfig config, WebhookUrl url, DeadLetterWriter* dead_letters,
+  Endpoint(WebhookConfig config, WebhookUrl url, OutboundPolicy policy,
+           std::vector<std::string> secrets, DeadLetterWriter* dead_letters,
            EndpointMetrics* metrics);
 
   void WorkerLoop();
+  // A client for one connection to the endpoint at the checked `address`.
+  std::unique_ptr<httplib::Client> MakeClient(const std::string& address) const;
   // Takes the next ready lane's front job; false when the worker should
   // exit. Leaves *job null when the worker merely woke up idle.
   bool NextJob(std::string* key, std::shared_ptr<Job>* job, int* attempt);
@@ -91,6 +103,9 @@ class Endpoint {
 
   const WebhookConfig config_;
   const WebhookUrl url_;
+  const OutboundPolicy policy_;
+  // Decoded signing secrets (inline and from files); empty: unsigned.
+  const std::vector<std::string> secrets_;
   DeadLetterWriter* const dead_letters_;
   EndpointMetrics* const metrics_;
 

@@ -1,5 +1,8 @@
 #include "gateway/event_stream.h"
 
+#include <algorithm>
+#include <fstream>
+#include <sstream>
 #include <utility>
 #include <vector>
 
@@ -13,7 +16,65 @@ namespace {
 constexpr char kComponent[] = "stream";
 constexpr uint32_t kProtocolVersion = 1;
 
+// The bearer token of a call's "authorization" metadata, or "" when there is
+// none or it is not a bearer token.
+std::string_view BearerToken(const grpc::CallbackServerContext& context) {
+  const auto& metadata = context.client_metadata();
+  auto it = metadata.find("authorization");
+  if (it == metadata.end()) return {};
+  std::string_view value(it->second.data(), it->second.size());
+  constexpr std::string_view kScheme = "Bearer ";
+  if (value.size() <= kScheme.size() || value.substr(0, kScheme.size()) != kScheme) return {};
+  return value.substr(kScheme.size());
+}
+
+absl::StatusOr<std::string> ReadPem(const char* key, const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  if (!in || text.str().empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("gateway.tls.", key, ": ", path, ": cannot read or empty"));
+  }
+  return text.str();
+}
+
 }  // namespace
+
+absl::Status ConfigureGrpcListener(const GatewaySettings& settings, grpc::ServerBuilder* builder,
+                                   int* port) {
+  std::shared_ptr<grpc::ServerCredentials> credentials = grpc::InsecureServerCredentials();
+  const GrpcTlsSettings& tls = settings.tls;
+  if (tls.enabled()) {
+    absl::StatusOr<std::string> cert = ReadPem("cert_file", tls.cert_file);
+    if (!cert.ok()) return cert.status();
+    absl::StatusOr<std::string> key = ReadPem("key_file", tls.key_file);
+    if (!key.ok()) return key.status();
+    grpc::SslServerCredentialsOptions options(
+        tls.require_client_cert ? GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY
+                                : GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE);
+    if (!tls.client_ca_file.empty()) {
+      absl::StatusOr<std::string> ca = ReadPem("client_ca_file", tls.client_ca_file);
+      if (!ca.ok()) return ca.status();
+      options.pem_root_certs = *ca;
+      // A CA given without require_client_cert still verifies the
+      // certificates clients choose to send.
+      if (!tls.require_client_cert) {
+        options.client_certificate_request = GRPC_SSL_REQUEST_CLIENT_CERTIFICATE_AND_VERIFY;
+      }
+    }
+    options.pem_key_cert_pairs.push_back({*std::move(key), *std::move(cert)});
+    credentials = grpc::SslServerCredentials(options);
+  }
+  builder->AddListeningPort(settings.grpc_listen, credentials, port);
+  // A batch may hold max_batch_events events of up to max_event_bytes; the
+  // per-event limit is enforced (and counted) by the stream itself.
+  builder->SetMaxReceiveMessageSize(
+      static_cast<int>(std::min<int64_t>(INT32_MAX, settings.max_event_bytes * 4 + (4 << 20))));
+  builder->AddChannelArgument(GRPC_ARG_MAX_METADATA_SIZE,
+                              static_cast<int>(settings.max_metadata_bytes));
+  return absl::OkStatus();
+}
 
 grpc::ServerBidiReactor<v1::StreamRequest, v1::StreamResponse>* EventGatewayService::Stream(
     grpc::CallbackServerContext* context) {
@@ -26,10 +87,24 @@ EventStream* EventStream::Start(Gateway* gateway, grpc::CallbackServerContext* c
   GatewayMetrics& metrics = gateway->metrics();
   metrics.streams_opened.fetch_add(1, std::memory_order_relaxed);
   metrics.streams_open.fetch_add(1, std::memory_order_relaxed);
-  if (gateway->draining()) {
+  if (gateway->auth_enabled() && !gateway->TokenAccepted(BearerToken(*context))) {
+    metrics.streams_unauthenticated.fetch_add(1, std::memory_order_relaxed);
+    absl::MutexLock lock(&stream->mu_);
+    stream->error_ =
+        grpc::Status(grpc::StatusCode::UNAUTHENTICATED, "missing or invalid bearer token");
+  } else if (!gateway->AcquirePeer(stream->peer_)) {
+    metrics.streams_peer_limit.fetch_add(1, std::memory_order_relaxed);
+    absl::MutexLock lock(&stream->mu_);
+    stream->error_ =
+        grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                     absl::StrCat("too many streams from this address (max_streams_per_peer ",
+                                  gateway->settings().max_streams_per_peer, ")"));
+  } else if (gateway->draining()) {
+    stream->peer_counted_ = true;
     absl::MutexLock lock(&stream->mu_);
     stream->error_ = grpc::Status(grpc::StatusCode::UNAVAILABLE, "gateway is draining");
   } else {
+    stream->peer_counted_ = true;
     gateway->AddStream(stream);
     stream->ReadMore();
   }
@@ -126,23 +201,17 @@ bool EventStream::HandleBatch(v1::EventBatch* batch) {
     v1::Event* event = batch->mutable_events(i);
     const uint64_t seq = first_seq + i;
     if (event->node().empty()) event->set_node(node_);
-    std::optional<EventKind> kind = KindOf(*event);
-    const size_t bytes = event->ByteSizeLong();
-    if (!kind.has_value()) {
-      gateway_->RejectEvent(*event, "event has no kind");
-      finished_now.push_back(seq);
-      continue;
-    }
-    if (bytes > static_cast<size_t>(limits.max_event_bytes)) {
-      gateway_->RejectEvent(*event,
-                            absl::StrCat("event of ", bytes, " bytes exceeds max_event_bytes ",
-                                         limits.max_event_bytes));
+    EventKind kind;
+    size_t bytes = 0;
+    std::string invalid = ValidateEvent(*event, limits.max_event_bytes, &kind, &bytes);
+    if (!invalid.empty()) {
+      gateway_->RejectEvent(*event, invalid);
       finished_now.push_back(seq);
       continue;
     }
     auto job = std::make_shared<Job>();
     job->event.Swap(event);
-    job->kind = *kind;
+    job->kind = kind;
     job->bytes = bytes;
     job->stream_seq = seq;
     job->received = now;
@@ -272,6 +341,7 @@ void EventStream::OnDone() {
     self = std::move(self_);
   }
   gateway_->metrics().streams_open.fetch_sub(1, std::memory_order_relaxed);
+  if (peer_counted_) gateway_->ReleasePeer(peer_);
   gateway_->RemoveStream(this);
   WGW_LOG(kInfo, kComponent, "stream closed", "peer=", LogQuote(peer_), " node=", LogQuote(node_),
           " acked=", acked);

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
 #include "gateway/gateway.h"
 #include "gateway/job.h"
@@ -61,6 +62,7 @@ class EventStream : public grpc::ServerBidiReactor<v1::StreamRequest, v1::Stream
   grpc::CallbackServerContext* const context_;
   const std::string peer_;
   std::shared_ptr<EventStream> self_;  // gRPC's reference, dropped in OnDone
+  bool peer_counted_ = false;          // set in Start; AcquirePeer succeeded
 
   v1::StreamRequest request_;  // touched only by the read in progress
   bool hello_seen_ = false;    // idem
@@ -97,6 +99,13 @@ class EventGatewayService final : public v1::EventGateway::CallbackService {
  private:
   Gateway* const gateway_;
 };
+
+// Adds the adapter listener of `settings` to `builder`: grpc_listen with
+// TLS (and client certificate checks) when gateway.tls is set, plaintext
+// otherwise, and the message and metadata size limits. *port receives the
+// bound port once the server is built. Fails when a TLS file cannot be read.
+absl::Status ConfigureGrpcListener(const GatewaySettings& settings, grpc::ServerBuilder* builder,
+                                   int* port);
 
 }  // namespace webhookgw
 

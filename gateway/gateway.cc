@@ -1,7 +1,11 @@
 #include "gateway/gateway.h"
 
-#include <algorithm>
+#include <openssl/crypto.h>
 
+#include <algorithm>
+#include <fstream>
+
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "gateway/event_stream.h"
 #include "gateway/log.h"
@@ -9,10 +13,40 @@
 namespace webhookgw {
 namespace {
 constexpr char kComponent[] = "gateway";
+
+// The address part of a gRPC peer string: "ipv4:1.2.3.4:5678" gives
+// "1.2.3.4", "ipv6:[::1]:5678" gives "::1".
+std::string PeerAddress(const std::string& peer) {
+  std::string s = peer;
+  size_t scheme = s.find(':');
+  if (scheme != std::string::npos &&
+      (s.compare(0, scheme, "ipv4") == 0 || s.compare(0, scheme, "ipv6") == 0)) {
+    s = s.substr(scheme + 1);
+  }
+  size_t port = s.rfind(':');
+  if (port != std::string::npos && s.find(':') == port) s = s.substr(0, port);
+  if (!s.empty() && s.front() == '[') {
+    size_t close = s.find(']');
+    s = s.substr(1, close == std::string::npos ? std::string::npos : close - 1);
+  }
+  return s;
+}
 }  // namespace
 
 std::string EventId(const v1::Event& event) {
   return absl::StrCat(event.node(), "-", event.incarnation(), "-", event.sequence());
+}
+
+std::string ValidateEvent(const v1::Event& event, int64_t max_event_bytes, EventKind* kind,
+                          size_t* bytes) {
+  std::optional<EventKind> k = KindOf(event);
+  *bytes = event.ByteSizeLong();
+  if (!k.has_value()) return "event has no kind";
+  if (*bytes > static_cast<size_t>(max_event_bytes)) {
+    return absl::StrCat("event of ", *bytes, " bytes exceeds max_event_bytes ", max_event_bytes);
+  }
+  *kind = *k;
+  return "";
 }
 
 absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Create(const Config& config) {
@@ -21,6 +55,34 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Create(const Config& config) {
   if (!routes.ok()) return routes.status();
   absl::Status opened = gateway->dead_letters_.Open();
   if (!opened.ok()) return opened;
+  const AuthSettings& auth = config.gateway.auth;
+  gateway->tokens_ = auth.tokens;
+  if (!auth.token_file.empty()) {
+    std::ifstream in(auth.token_file);
+    if (!in) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("gateway.auth.token_file: ", auth.token_file, ": cannot read"));
+    }
+    std::string line;
+    int number = 0;
+    while (std::getline(in, line)) {
+      ++number;
+      absl::string_view token = absl::StripAsciiWhitespace(line);
+      if (token.empty() || token[0] == '#') continue;
+      // Messages name the line, never the token.
+      if (token.size() < 16) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("gateway.auth.token_file: ", auth.token_file, ":", number,
+                         ": a token must be at least 16 characters (value not shown)"));
+      }
+      gateway->tokens_.emplace_back(token);
+    }
+    if (gateway->tokens_.empty()) {
+      return absl::InvalidArgumentError(absl::StrCat("gateway.auth.token_file: ", auth.token_file,
+                                                     ": holds no token; every stream would be ",
+                                                     "refused"));
+    }
+  }
   absl::MutexLock lock(&gateway->routes_mu_);
   gateway->routes_ = *std::move(routes);
   return gateway;
@@ -57,7 +119,7 @@ absl::StatusOr<std::unique_ptr<Gateway::Routes>> Gateway::BuildRoutes(
   auto routes = std::make_unique<Routes>(Routes{*std::move(router), {}});
   for (const WebhookConfig& webhook : webhooks) {
     absl::StatusOr<std::unique_ptr<Endpoint>> endpoint =
-        Endpoint::Create(webhook, &dead_letters_, MetricsFor(webhook.name));
+        Endpoint::Create(webhook, settings_.outbound, &dead_letters_, MetricsFor(webhook.name));
     if (!endpoint.ok()) return endpoint.status();
     routes->endpoints.push_back(*std::move(endpoint));
   }
@@ -112,6 +174,36 @@ void Gateway::RejectEvent(const v1::Event& event, std::string_view reason) {
   }
 }
 
+bool Gateway::TokenAccepted(std::string_view token) const {
+  if (tokens_.empty()) return true;
+  // Every token is compared, so the time taken does not reveal which one
+  // came close. Lengths are not secret enough to hide.
+  bool accepted = false;
+  for (const std::string& t : tokens_) {
+    if (t.size() == token.size() && CRYPTO_memcmp(t.data(), token.data(), t.size()) == 0) {
+      accepted = true;
+    }
+  }
+  return accepted;
+}
+
+bool Gateway::AcquirePeer(const std::string& peer) {
+  std::string address = PeerAddress(peer);
+  absl::MutexLock lock(&mu_);
+  int64_t& n = peer_streams_[address];
+  if (n >= settings_.max_streams_per_peer) return false;
+  ++n;
+  return true;
+}
+
+void Gateway::ReleasePeer(const std::string& peer) {
+  std::string address = PeerAddress(peer);
+  absl::MutexLock lock(&mu_);
+  auto it = peer_streams_.find(address);
+  if (it == peer_streams_.end()) return;
+  if (--it->second <= 0) peer_streams_.erase(it);
+}
+
 bool Gateway::draining() const {
   absl::MutexLock lock(&mu_);
   return draining_;
@@ -155,7 +247,10 @@ void Gateway::Drain(absl::Time deadline) {
   std::vector<Endpoint*> endpoints;
   {
     absl::MutexLock lock(&routes_mu_);
-    for (auto& endpoint : routes_->endpoints) endpoints.push_back(endpoint.get());
+    // routes_ is null when Create failed before installing it.
+    if (routes_ != nullptr) {
+      for (auto& endpoint : routes_->endpoints) endpoints.push_back(endpoint.get());
+    }
     for (auto& retired : retired_) {
       for (auto& endpoint : retired->endpoints) endpoints.push_back(endpoint.get());
     }

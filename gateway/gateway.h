@@ -2,9 +2,12 @@
 #define WEBHOOKGW_GATEWAY_GATEWAY_H_
 
 #include <memory>
+#include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
@@ -19,6 +22,13 @@
 namespace webhookgw {
 
 class EventStream;
+
+// The checks every event from a stream passes before it is routed: it has a
+// kind, and its encoded size is within `max_event_bytes`. Returns why it
+// cannot be delivered at all, or "" with *kind and *bytes set. Shared by
+// EventStream and the stream fuzzer so that both run the same code.
+std::string ValidateEvent(const v1::Event& event, int64_t max_event_bytes, EventKind* kind,
+                          size_t* bytes);
 
 // The gateway's delivery side, independent of how events arrive: routes each
 // event to the endpoints whose filters match, tracks what it holds, and
@@ -57,6 +67,17 @@ class Gateway {
   void Drain(absl::Time deadline);
 
   bool draining() const;
+
+  // Whether `token` (the text after "Bearer ") is one of the configured
+  // tokens; always true when auth is off. Compares in constant time.
+  bool TokenAccepted(std::string_view token) const;
+  bool auth_enabled() const { return !tokens_.empty(); }
+
+  // Counts a stream from `peer` (gRPC's peer string, "ipv4:1.2.3.4:5678");
+  // false, counting nothing, when that address already holds
+  // max_streams_per_peer streams. Every true is paired with ReleasePeer.
+  bool AcquirePeer(const std::string& peer);
+  void ReleasePeer(const std::string& peer);
 
   // Stream registry, for Drain.
   void AddStream(const std::shared_ptr<EventStream>& stream);
@@ -97,6 +118,9 @@ class Gateway {
 
   mutable absl::Mutex mu_;
   bool draining_ ABSL_GUARDED_BY(mu_) = false;
+  absl::flat_hash_map<std::string, int64_t> peer_streams_ ABSL_GUARDED_BY(mu_);
+  // Accepted bearer tokens: gateway.auth.tokens and the lines of token_file.
+  std::vector<std::string> tokens_;
   std::vector<std::weak_ptr<EventStream>> streams_ ABSL_GUARDED_BY(mu_);
 };
 

@@ -106,12 +106,13 @@ int Run(const std::string& path) {
   EventGatewayService service(gateway->get());
   grpc::ServerBuilder builder;
   int port = 0;
-  builder.AddListeningPort(config->gateway.grpc_listen, grpc::InsecureServerCredentials(), &port);
+  absl::Status listener = ConfigureGrpcListener(config->gateway, &builder, &port);
+  if (!listener.ok()) {
+    WGW_LOG(kError, kComponent, "cannot start",
+            "error=", LogQuote(std::string(listener.message())));
+    return 1;
+  }
   builder.RegisterService(&service);
-  // A batch may hold max_batch_events events of up to max_event_bytes; the
-  // per-event limit is enforced (and counted) by the stream itself.
-  builder.SetMaxReceiveMessageSize(static_cast<int>(
-      std::min<int64_t>(INT32_MAX, config->gateway.max_event_bytes * 4 + (4 << 20))));
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr || port == 0) {
     WGW_LOG(kError, kComponent, "cannot listen",
@@ -136,6 +137,11 @@ int Run(const std::string& path) {
   }
   admin.set_ready(true);
   WGW_LOG(kInfo, kComponent, "started", "version=" WEBHOOKGW_VERSION, " grpc_listen=", listen,
+          " grpc_tls=",
+          !config->gateway.tls.enabled()            ? "off"
+          : config->gateway.tls.require_client_cert ? "mutual"
+                                                    : "server",
+          " auth=", config->gateway.auth.enabled() ? "bearer" : "off",
           " admin_listen=", admin_listen, " webhooks=", config->webhooks.size());
 
   int signal_number = 0;

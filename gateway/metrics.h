@@ -40,9 +40,10 @@ class Histogram {
 // path with relaxed increments, read by the metrics exporter.
 struct EndpointMetrics {
   std::string webhook;
-  Counter delivered{0};      // events finished with a 2xx
-  Counter dead_lettered{0};  // events given up on
-  Counter retries{0};        // attempts after the first
+  Counter delivered{0};         // events finished with a 2xx
+  Counter dead_lettered{0};     // events given up on
+  Counter retries{0};           // attempts after the first
+  Counter outbound_refused{0};  // connections refused by the outbound policy
   // Responses by status class: index 0 for "no response", 1..5 for 1xx..5xx.
   std::array<Counter, 6> responses{};
   Histogram request_seconds;     // one HTTP attempt, any outcome
@@ -57,7 +58,9 @@ struct GatewayMetrics {
   std::array<Counter, kEventKindCount> filtered{};  // matched no webhook, by kind
   Counter invalid_events{0};  // undecodable or oversized events (dead-lettered)
   Counter streams_opened{0};
-  Counter streams_refused{0};  // protocol errors, limits
+  Counter streams_refused{0};          // protocol errors, limits
+  Counter streams_unauthenticated{0};  // missing or wrong bearer token
+  Counter streams_peer_limit{0};       // over max_streams_per_peer
   Gauge streams_open{0};
   Gauge queue_events{0};  // events held, over all streams
   Gauge queue_bytes{0};

@@ -45,11 +45,14 @@ class Gateway:
         deadline = time.time() + 20
         while time.time() < deadline:
             with open(self.log_path) as f:
-                m = re.search(r"grpc_listen=(\S+) admin_listen=(\S+)", f.read())
-            if m:
-                self.grpc, self.admin = m.group(1), m.group(2)
+                log = f.read()
+            grpc = re.search(r"msg=started .*grpc_listen=(\S+)", log)
+            admin = re.search(r"msg=started .*admin_listen=(\S+)", log)
+            if grpc and admin:
+                self.grpc, self.admin = grpc.group(1), admin.group(1)
                 return
             time.sleep(0.05)
+        self.proc.kill()
         raise RuntimeError(f"gateway {index} did not start")
 
     def received(self):
@@ -82,8 +85,10 @@ def main():
     gateway_bin, eventgen_bin = sys.argv[1], sys.argv[2]
     failures = []
     with tempfile.TemporaryDirectory() as work:
-        gateways = [Gateway(gateway_bin, work, i) for i in range(3)]
+        gateways = []
         try:
+            for i in range(3):
+                gateways.append(Gateway(gateway_bin, work, i))
             target = "ipv4:" + ",".join(g.grpc for g in gateways)
             count = 60000
             result = finish(eventgen(eventgen_bin, target, count, 20000))

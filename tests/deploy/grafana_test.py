@@ -27,6 +27,7 @@ LABELS = {
     "webhookgw_http_connections": {"webhook"},
     "webhookgw_http_request_duration_seconds": {"webhook", "le"},
     "webhookgw_end_to_end_latency_seconds": {"webhook", "le"},
+    "webhookgw_outbound_refused_total": {"webhook"},
 }
 SCRAPE_LABELS = {"job", "namespace", "pod", "instance"}
 

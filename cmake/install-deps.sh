@@ -15,6 +15,8 @@ packages=(
   # test peers and tools
   python3 python3-grpcio python3-paho-mqtt curl nginx-light wrk iproute2 openssl
   nodejs npm
+  # benchmark plots (tests/bench/run.sh)
+  gnuplot-nox
 )
 
 missing=()

@@ -330,6 +330,11 @@ def summarize(args):
     goal('gateway CPU <= 10 us per delivered event', cpu, cpu is not None and cpu <= 10)
     goal('mosquitto with plugin+gateway >= 0.8 x alone', mqtt_ratio,
          mqtt_ratio is not None and mqtt_ratio >= 0.8)
+    alone_cpu = med('mqtt_alone', 'broker_cpu_us_per_event')
+    plugin_cpu = med('mqtt_plugin', 'broker_cpu_us_per_event')
+    cpu_ratio = alone_cpu / plugin_cpu if alone_cpu and plugin_cpu else None
+    goal('  mosquitto CPU per message alone / with plugin (its ingest capacity ratio)', cpu_ratio,
+         cpu_ratio is not None and cpu_ratio >= 0.8)
     rss = max([v for v in (med(b, 'rss_mib') for b in groups) if v is not None] or [0])
     goal('gateway peak RSS <= 64 MiB', rss, rss <= 64)
 
@@ -337,9 +342,11 @@ def summarize(args):
     for g in goals:
         lines.append('%-5s %s: %s' % ('ok' if g['met'] else 'MISS', g['goal'], fmt(g['measured'])))
     lines.append('')
-    lines.append('medians of %d run(s); spread (min..max) of achieved/s: %s' % (len(runs), ', '.join(
-        '%s %s..%s' % (b, fmt(spread(b, 'rate')[0]), fmt(spread(b, 'rate')[1]))
-        for b in ['ceiling', 'max', 'ingest', 'mqtt_alone', 'mqtt_plugin'] if b in groups)))
+    lines.append('medians of %d run(s), mosquitto steps of %d; spread (min..max) of achieved/s: %s' %
+                 (len(groups.get('ceiling', {})), len(groups.get('mqtt_alone', {})), ', '.join(
+                     '%s %s..%s' % (b, fmt(spread(b, 'rate')[0]), fmt(spread(b, 'rate')[1]))
+                     for b in ['ceiling', 'max', 'ingest', 'mqtt_alone', 'mqtt_plugin']
+                     if b in groups)))
     lines.append('per-run ratios: max/ceiling %s; mosquitto plugin/alone %s; filtered %s' % (
         ', '.join(fmt(v) for v in max_vs_ceiling_runs), ', '.join(fmt(v) for v in mqtt_ratio_runs),
         ', '.join(fmt(v) for v in mqtt_ingest_ratio_runs)))

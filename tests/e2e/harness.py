@@ -12,6 +12,7 @@ import json
 import os
 import re
 import select
+import shutil
 import signal
 import socket
 import subprocess
@@ -85,6 +86,7 @@ class Harness:
         self.dir = tempfile.mkdtemp(prefix="wgw-e2e-%s-" % name)
         self.procs = []
         self.started = time.monotonic()
+        print("files in %s" % self.dir, flush=True)
 
     def path(self, name):
         return os.path.join(self.dir, name)
@@ -297,4 +299,8 @@ def main(test, name):
         test(h)
     finally:
         h.close()
-    print("PASS %s (%.1f s, files in %s)" % (name, time.monotonic() - h.started, h.dir))
+    print("PASS %s (%.1f s)" % (name, time.monotonic() - h.started))
+    # Logs and sink records stay for a failed run (the traceback names the
+    # directory's files) or when WGW_E2E_KEEP is set.
+    if not os.environ.get("WGW_E2E_KEEP"):
+        shutil.rmtree(h.dir, ignore_errors=True)

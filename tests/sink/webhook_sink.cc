@@ -179,6 +179,24 @@ int Hang(const Flags& flags) {
   }
 }
 
+// httplib listens with a backlog of 5 (fixed in Debian's compiled library),
+// so a gateway opening its whole connection pool at once gets some
+// connections dropped, and each costs an event an attempt. Listening again
+// on the bound socket raises the backlog; httplib does not expose the
+// socket, so it is found by its port.
+void RaiseBacklog(int port) {
+  for (int fd = 3; fd < 1024; ++fd) {
+    sockaddr_in addr{};
+    socklen_t len = sizeof(addr);
+    int listening = 0;
+    socklen_t optlen = sizeof(listening);
+    if (getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) continue;
+    if (addr.sin_family != AF_INET || ntohs(addr.sin_port) != port) continue;
+    if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &optlen) != 0 || !listening) continue;
+    listen(fd, 1024);
+  }
+}
+
 int Main(int argc, char** argv) {
   const Flags flags = ParseFlags(argc, argv);
   signal(SIGPIPE, SIG_IGN);
@@ -252,6 +270,7 @@ int Main(int argc, char** argv) {
     port = -1;
   }
   if (port <= 0) Fail("cannot listen on " + flags.host + ":" + std::to_string(flags.port));
+  RaiseBacklog(port);
   std::printf("listening on %d\n", port);
   std::fflush(stdout);
   server.listen_after_bind();

@@ -140,6 +140,13 @@ Flags ParseFlags(int argc, char** argv) {
   return f;
 }
 
+// httplib files the connection's addresses among the request headers; they
+// were never sent, so they are left out.
+bool IsPseudoHeader(const std::string& name) {
+  return name == "LOCAL_ADDR" || name == "LOCAL_PORT" || name == "REMOTE_ADDR" ||
+         name == "REMOTE_PORT";
+}
+
 int64_t NowMillis() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::system_clock::now().time_since_epoch())
@@ -239,7 +246,9 @@ int Main(int argc, char** argv) {
 
     if (out == nullptr && !flags.print) return;
     nlohmann::json headers = nlohmann::json::object();
-    for (const auto& [name, value] : req.headers) headers[name] = value;
+    for (const auto& [name, value] : req.headers) {
+      if (!IsPseudoHeader(name)) headers[name] = value;
+    }
     if (out != nullptr) {
       nlohmann::json line = {{"t_ms", t_ms},     {"method", req.method}, {"path", req.path},
                              {"status", status}, {"headers", headers},   {"body", req.body}};
@@ -251,7 +260,9 @@ int Main(int argc, char** argv) {
     }
     if (flags.print) {
       std::string text = req.method + " " + req.path + " -> " + std::to_string(status) + "\n";
-      for (const auto& [name, value] : req.headers) text += "  " + name + ": " + value + "\n";
+      for (const auto& [name, value] : req.headers) {
+        if (!IsPseudoHeader(name)) text += "  " + name + ": " + value + "\n";
+      }
       nlohmann::json body = nlohmann::json::parse(req.body, nullptr, false);
       text += body.is_discarded() ? req.body : body.dump(2);
       text += "\n\n";

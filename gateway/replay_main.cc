@@ -32,8 +32,9 @@ constexpr char kUsage[] = R"(usage: webhook-replay --target HOST:PORT [options] 
 Replays dead letters: reads the JSON-lines files a gateway writes to
 gateway.dead_letter_path (and their ".1" rotations), and streams the events
 they hold to a gateway, which routes them again to every webhook whose
-filters match. Events keep their ids (node, incarnation, sequence), so
-receivers can recognise one they already have. A record whose id was seen
+filters match: a webhook that had delivered an event before gets it again.
+Events keep their ids (node, incarnation, sequence), so receivers can
+recognise one they already have. A record whose id was seen
 earlier in the input (an event given up on by two webhooks) is sent once.
 
   --target T          gRPC target of a gateway (required)

@@ -138,7 +138,7 @@ class Harness:
         with open(conf, "w") as f:
             f.write(config)
         log = self.path("%s.log" % tag)
-        with open(log, "ab") as err:
+        with open(log, "wb") as err:
             p = self.spawn([self.bins["webhook-gateway"], "--config", conf], stderr=err)
         deadline = time.monotonic() + timeout
         text = ""

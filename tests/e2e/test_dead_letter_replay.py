@@ -48,10 +48,18 @@ def test(h):
     down.kill()
     down.wait()
     _, _, up_out = h.start_sink(port=port, tag="up")
-    replay = subprocess.run([h.bins["webhook-replay"], "--target", gw.target, dead],
+    # With no gateway to take them, nothing is acked: the tool says so.
+    nobody = subprocess.run([h.bins["webhook-replay"], "--target",
+                             "127.0.0.1:%d" % harness.free_port(), "--timeout", "2", dead],
+                            capture_output=True, text=True, timeout=60)
+    assert nobody.returncode == 1, (nobody.returncode, nobody.stderr)
+    assert "%d events not acknowledged" % COUNT in nobody.stderr, nobody.stderr
+    # The file given twice: each id is sent once.
+    replay = subprocess.run([h.bins["webhook-replay"], "--target", gw.target, dead, dead],
                             capture_output=True, text=True, timeout=120)
     print(replay.stdout.strip())
     assert replay.returncode == 0, replay.stderr
+    assert "%d repeated ids skipped" % COUNT in replay.stdout, replay.stdout
     assert "acked %d" % COUNT in replay.stdout, replay.stdout
     seconds = time.monotonic() - t0
 

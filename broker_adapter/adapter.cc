@@ -328,27 +328,28 @@ absl::StatusOr<std::unique_ptr<Adapter>> Adapter::Create(AdapterOptions options)
 Adapter::Adapter(AdapterOptions options)
     : options_(std::move(options)),
       incarnation_(static_cast<uint64_t>(absl::ToUnixMicros(absl::Now()))) {
-  // Every stream gets its own channel, made distinct by a channel argument
-  // so gRPC does not share one subchannel (one TCP connection to one
-  // gateway) between them. With round_robin each channel spreads over all
-  // resolved gateway addresses and a reconnect lands on the next one.
+  // All streams share one channel with round_robin: each new call is
+  // picked onto the next connected gateway in turn, so the streams started
+  // one after another land evenly on the gateways the target resolves to,
+  // and a stream reopened after a failure moves on to the next one. Streams
+  // on the same gateway share its HTTP/2 connection.
+  grpc::ChannelArguments args;
+  args.SetLoadBalancingPolicyName("round_robin");
+  args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 10000);
+  args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 5000);
+  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS,
+              static_cast<int>(absl::ToInt64Milliseconds(options_.backoff_initial)));
+  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS,
+              static_cast<int>(absl::ToInt64Milliseconds(options_.backoff_max)));
+  args.SetMaxSendMessageSize(-1);
+  std::shared_ptr<grpc::Channel> channel =
+      grpc::CreateCustomChannel(options_.target, grpc::InsecureChannelCredentials(), args);
+  channel->GetState(/*try_to_connect=*/true);
   for (uint32_t i = 0; i < options_.streams; ++i) {
     auto shard = std::make_unique<Shard>();
     shard->index = i;
-    grpc::ChannelArguments args;
-    args.SetInt("webhookgw.stream_index", static_cast<int>(i));
-    args.SetLoadBalancingPolicyName("round_robin");
-    args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 10000);
-    args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 5000);
-    args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS,
-                static_cast<int>(absl::ToInt64Milliseconds(options_.backoff_initial)));
-    args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS,
-                static_cast<int>(absl::ToInt64Milliseconds(options_.backoff_max)));
-    args.SetMaxSendMessageSize(-1);
-    shard->channel =
-        grpc::CreateCustomChannel(options_.target, grpc::InsecureChannelCredentials(), args);
-    shard->stub = v1::EventGateway::NewStub(shard->channel);
-    shard->channel->GetState(/*try_to_connect=*/true);
+    shard->channel = channel;
+    shard->stub = v1::EventGateway::NewStub(channel);
     shards_.push_back(std::move(shard));
   }
 }

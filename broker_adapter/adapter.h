@@ -68,8 +68,10 @@ AdapterOptions AdapterOptionsFromC(const wgw_adapter_options& in);
 // unacknowledged, and resends it first after a stream fails.
 //
 // Thread safety: Emit, CountInvalid and GetStats may be called from any
-// thread concurrently. All state lives under one mutex that Emit holds only
-// to append to a deque; gRPC is never called while it is held.
+// thread concurrently; Shutdown (and the destructor) only from the owner.
+// All state lives under one mutex that Emit holds only to append to a
+// deque; no gRPC call is started or cancelled while it is held (the pump
+// only reads channel states under it), so gRPC callbacks can take it.
 class Adapter {
  public:
   // Validates the options and starts the pump thread; connecting happens in

@@ -13,9 +13,14 @@ packages=(
   # brokers
   mosquitto mosquitto-dev libmosquitto-dev mosquitto-clients
   # test peers and tools
-  python3 python3-grpcio python3-paho-mqtt curl nginx-light wrk iproute2 openssl
-  nodejs npm
+  python3 python3-grpcio python3-paho-mqtt python3-yaml curl nginx-light wrk iproute2 openssl
+  unzip
 )
+# Node.js and npm (for the standardwebhooks checker and Helm's npm package)
+# may come from elsewhere than Debian, whose npm package conflicts with them.
+if ! command -v npm >/dev/null 2>&1; then
+  packages+=(nodejs npm)
+fi
 
 missing=()
 for p in "${packages[@]}"; do

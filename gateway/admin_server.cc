@@ -74,7 +74,7 @@ std::string RenderMetrics(Gateway& gateway) {
   Header(&out, "webhookgw_queue_bytes", "gauge", "Bytes of events held in memory now.");
   absl::StrAppend(&out, "webhookgw_queue_bytes ", m.queue_bytes.load(), "\n");
 
-  const auto& endpoints = gateway.endpoint_metrics();
+  const std::vector<EndpointMetrics*> endpoints = gateway.endpoint_metrics();
   Header(&out, "webhookgw_deliveries_total", "counter",
          "Events finished per webhook, by outcome (delivered or dead_lettered).");
   for (const auto& e : endpoints) {

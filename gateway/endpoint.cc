@@ -64,13 +64,15 @@ void Endpoint::Enqueue(std::shared_ptr<Job> job) {
   }
 }
 
+void Endpoint::BeginStop(absl::Time deadline) {
+  absl::MutexLock lock(&mu_);
+  stopping_ = true;
+  stop_deadline_ = std::min(stop_deadline_, deadline);
+  work_cv_.SignalAll();
+}
+
 void Endpoint::Stop(absl::Time deadline) {
-  {
-    absl::MutexLock lock(&mu_);
-    stopping_ = true;
-    stop_deadline_ = std::min(stop_deadline_, deadline);
-    work_cv_.SignalAll();
-  }
+  BeginStop(deadline);
   for (std::thread& t : threads_) t.join();
   threads_.clear();
 }

@@ -55,6 +55,10 @@ class Endpoint {
   // them and the adapters resend them elsewhere.
   void Stop(absl::Time deadline);
 
+  // Stop without waiting: the workers finish what is queued (until
+  // `deadline`) and exit on their own; Stop() later joins them.
+  void BeginStop(absl::Time deadline);
+
   const WebhookConfig& config() const { return config_; }
 
  private:

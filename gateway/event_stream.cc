@@ -97,7 +97,7 @@ bool EventStream::HandleRequest() {
 }
 
 bool EventStream::HandleBatch(v1::EventBatch* batch) {
-  const GatewaySettings& limits = gateway_->config().gateway;
+  const GatewaySettings& limits = gateway_->settings();
   const int n = batch->events_size();
   uint64_t first_seq = 0;
   {

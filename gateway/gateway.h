@@ -34,6 +34,14 @@ class Gateway {
 
   void Start();
 
+  // Applies the webhooks of `config` (validated by the caller): new events
+  // follow the new filters and endpoints at once; events already queued on
+  // the old endpoints are still delivered there (within their retry policy)
+  // before those endpoints stop. Settings of the gateway block other than
+  // logging need a restart; they are kept. Errors leave the running
+  // configuration untouched.
+  absl::Status Reload(const Config& config);
+
   // Routes one decoded, validated job. Returns the number of endpoints it
   // was queued on; 0 means no webhook wants it (it is then finished already
   // and the caller must not wait for it).
@@ -54,23 +62,38 @@ class Gateway {
   void AddStream(const std::shared_ptr<EventStream>& stream);
   void RemoveStream(EventStream* stream);
 
-  const Config& config() const { return config_; }
+  // The gateway block as loaded at start (reload does not change it).
+  const GatewaySettings& settings() const { return settings_; }
   GatewayMetrics& metrics() { return metrics_; }
   QueueBudget& budget() { return budget_; }
-  const std::vector<std::unique_ptr<EndpointMetrics>>& endpoint_metrics() const {
-    return endpoint_metrics_;
-  }
+  // Metrics of every webhook name seen since start, in order of appearance.
+  std::vector<EndpointMetrics*> endpoint_metrics() const;
 
  private:
-  Gateway(Config config, Router router);
+  // The filters and endpoints of one configuration; replaced whole by Reload.
+  struct Routes {
+    Router router;
+    std::vector<std::unique_ptr<Endpoint>> endpoints;
+  };
 
-  const Config config_;
-  const Router router_;
+  explicit Gateway(const GatewaySettings& settings);
+  absl::StatusOr<std::unique_ptr<Routes>> BuildRoutes(const std::vector<WebhookConfig>& webhooks);
+  EndpointMetrics* MetricsFor(const std::string& webhook);
+
+  const GatewaySettings settings_;
   GatewayMetrics metrics_;
   QueueBudget budget_;
   DeadLetterWriter dead_letters_;
-  std::vector<std::unique_ptr<EndpointMetrics>> endpoint_metrics_;
-  std::vector<std::unique_ptr<Endpoint>> endpoints_;
+
+  // Readers (Dispatch) hold it shared while they use routes_, so that an
+  // endpoint retired by Reload receives nothing after it is told to stop.
+  absl::Mutex routes_mu_;
+  std::unique_ptr<Routes> routes_ ABSL_GUARDED_BY(routes_mu_);
+  // Endpoints of earlier configurations, finishing what they hold.
+  std::vector<std::unique_ptr<Routes>> retired_ ABSL_GUARDED_BY(routes_mu_);
+
+  mutable absl::Mutex metrics_mu_;
+  std::vector<std::unique_ptr<EndpointMetrics>> endpoint_metrics_ ABSL_GUARDED_BY(metrics_mu_);
 
   mutable absl::Mutex mu_;
   bool draining_ ABSL_GUARDED_BY(mu_) = false;

@@ -41,7 +41,8 @@ constexpr char kUsage[] =
     "  --version            print the version and exit\n"
     "  --help               print this text and exit\n"
     "\n"
-    "Signals: SIGTERM and SIGINT drain and exit 0.\n";
+    "Signals: SIGTERM and SIGINT drain and exit 0; SIGHUP reloads the config\n"
+    "(webhooks and logging) after validating it.\n";
 
 int CheckConfig(const std::string& path) {
   absl::StatusOr<Config> config = LoadConfigFile(path);
@@ -60,6 +61,23 @@ void ApplyLogOptions(const GatewaySettings& settings) {
   SetLogOptions(level, settings.log_format == "json" ? LogFormat::kJson : LogFormat::kText);
 }
 
+// SIGHUP: the file is validated first; a broken one changes nothing.
+void Reload(const std::string& path, Gateway* gateway) {
+  absl::StatusOr<Config> config = LoadConfigFile(path);
+  if (!config.ok()) {
+    WGW_LOG(kError, kComponent, "config reload refused, keeping the running config",
+            "error=", LogQuote(std::string(config.status().message())));
+    return;
+  }
+  absl::Status reloaded = gateway->Reload(*config);
+  if (!reloaded.ok()) {
+    WGW_LOG(kError, kComponent, "config reload refused, keeping the running config",
+            "error=", LogQuote(std::string(reloaded.message())));
+    return;
+  }
+  ApplyLogOptions(config->gateway);
+}
+
 int Run(const std::string& path) {
   // Signals are taken by sigwait below; block them before any thread starts
   // so that every thread inherits the mask.
@@ -67,6 +85,7 @@ int Run(const std::string& path) {
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   absl::StatusOr<Config> config = LoadConfigFile(path);
@@ -120,7 +139,9 @@ int Run(const std::string& path) {
           " admin_listen=", admin_listen, " webhooks=", config->webhooks.size());
 
   int signal_number = 0;
-  sigwait(&signals, &signal_number);
+  while (sigwait(&signals, &signal_number) == 0 && signal_number == SIGHUP) {
+    Reload(path, gateway->get());
+  }
   absl::Time deadline = absl::Now() + config->gateway.drain_grace;
   WGW_LOG(kInfo, kComponent, "stopping", "signal=", strsignal(signal_number));
   server->GetHealthCheckService()->SetServingStatus(kServiceName, false);

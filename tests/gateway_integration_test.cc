@@ -449,3 +449,80 @@ TEST(GatewayIntegrationTest, StreamWithoutHelloIsRefused) {
 
 }  // namespace
 }  // namespace webhookgw
+
+namespace webhookgw {
+namespace {
+
+TEST(GatewayIntegrationTest, ReloadSwitchesFiltersForNewEventsOnly) {
+  HttpSink sink;
+  auto config_for = [&](const std::string& topic) {
+    return ParseConfig(
+        absl::StrCat("webhook { url = \"", sink.url(), "\"\n",
+                     "events = [ { event = on_message_publish, topic = \"", topic, "\" } ] }\n",
+                     "gateway { admin_listen = \"\", dead_letter_path = \"\" }\n"),
+        "reload.conf");
+  };
+  absl::StatusOr<Config> before = config_for("old/#");
+  absl::StatusOr<Config> after = config_for("new/#");
+  ASSERT_TRUE(before.ok() && after.ok());
+  RunningGateway gateway(*before);
+
+  std::vector<v1::Event> first = {Publish(1, "c", "old/1", "a"), Publish(2, "c", "new/1", "b")};
+  auto [ack1, status1] = SendAll(gateway.target(), first);
+  ASSERT_TRUE(status1.ok()) << status1.error_message();
+  EXPECT_EQ(ack1, 2u);
+
+  ASSERT_TRUE(gateway.gateway().Reload(*after).ok());
+  std::vector<v1::Event> second = {Publish(3, "c", "old/2", "c"), Publish(4, "c", "new/2", "d")};
+  auto [ack2, status2] = SendAll(gateway.target(), second);
+  ASSERT_TRUE(status2.ok()) << status2.error_message();
+  EXPECT_EQ(ack2, 2u);
+
+  std::vector<std::string> topics;
+  for (const auto& r : sink.requests()) topics.push_back(json::parse(r.body)["topic"]);
+  EXPECT_EQ(topics, (std::vector<std::string>{"old/1", "new/2"}));
+}
+
+}  // namespace
+}  // namespace webhookgw
+
+namespace webhookgw {
+namespace {
+
+TEST(GatewayIntegrationTest, FullQueueStopsReadingInsteadOfDropping) {
+  // A slow endpoint and a small queue: the gateway must hold at most the
+  // queue bound plus the batch it was reading, and still deliver everything.
+  HttpSink slow([](const HttpSink::Request&) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    return 200;
+  });
+  std::string text = absl::StrCat("webhook { url = \"", slow.url(), "\", pool_size = 2\n",
+                                  "events = [ { event = on_message_publish } ] }\n",
+                                  "gateway { admin_listen = \"\", dead_letter_path = \"\",\n",
+                                  "          max_queue_events = 20 }\n");
+  absl::StatusOr<Config> config = ParseConfig(text, "budget.conf");
+  ASSERT_TRUE(config.ok()) << config.status();
+  RunningGateway gateway(*config);
+  std::atomic<bool> done{false};
+  std::atomic<int64_t> peak{0};
+  std::thread sampler([&] {
+    while (!done) {
+      int64_t held = gateway.gateway().metrics().queue_events.load();
+      if (held > peak) peak = held;
+      std::this_thread::sleep_for(std::chrono::microseconds(200));
+    }
+  });
+  std::vector<v1::Event> events;
+  for (int i = 1; i <= 400; ++i) events.push_back(Publish(i, absl::StrCat("c", i % 40), "t", "x"));
+  auto [ack, status] = SendAll(gateway.target(), events, 10);
+  done = true;
+  sampler.join();
+  EXPECT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(ack, 400u);
+  EXPECT_EQ(slow.count(), 400u);
+  EXPECT_GT(peak.load(), 0);
+  EXPECT_LE(peak.load(), 30) << "queue bound 20 plus one batch of 10";
+}
+
+}  // namespace
+}  // namespace webhookgw

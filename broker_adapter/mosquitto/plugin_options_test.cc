@@ -1,0 +1,65 @@
+#include "broker_adapter/mosquitto/plugin_options.h"
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace webhookgw {
+namespace {
+
+using ::testing::HasSubstr;
+
+TEST(PluginOptionsTest, DefaultsNeedOnlyTarget) {
+  absl::StatusOr<PluginOptions> o = ParsePluginOptions({{"target", "gw:7070"}});
+  ASSERT_TRUE(o.ok()) << o.status();
+  EXPECT_EQ("gw:7070", o->target);
+  EXPECT_EQ("", o->node);
+  EXPECT_FALSE(o->delivered);
+  EXPECT_FALSE(o->drop_oldest);
+  EXPECT_EQ(CheckAnswer::kAuto, o->basic_auth);
+  EXPECT_EQ(CheckAnswer::kAuto, o->acl_check);
+}
+
+TEST(PluginOptionsTest, ReadsEveryOption) {
+  absl::StatusOr<PluginOptions> o = ParsePluginOptions({{"target", "ipv4:127.0.0.1:1"},
+                                                        {"node", "n1"},
+                                                        {"streams", "3"},
+                                                        {"queue_max_events", "10"},
+                                                        {"queue_max_bytes", "2048"},
+                                                        {"drop_policy", "oldest"},
+                                                        {"delivered", "true"},
+                                                        {"basic_auth", "deny"},
+                                                        {"acl_check", "defer"},
+                                                        {"config_file", "/x.conf"},
+                                                        {"shutdown_timeout_ms", "50"}});
+  ASSERT_TRUE(o.ok()) << o.status();
+  EXPECT_EQ("n1", o->node);
+  EXPECT_EQ(3u, o->streams);
+  EXPECT_EQ(10u, o->queue_max_events);
+  EXPECT_EQ(2048u, o->queue_max_bytes);
+  EXPECT_TRUE(o->drop_oldest);
+  EXPECT_TRUE(o->delivered);
+  EXPECT_EQ(CheckAnswer::kDeny, o->basic_auth);
+  EXPECT_EQ(CheckAnswer::kDefer, o->acl_check);
+  EXPECT_EQ("/x.conf", o->config_file);
+  EXPECT_EQ(50u, o->shutdown_timeout_ms);
+}
+
+TEST(PluginOptionsTest, ErrorsNameTheKey) {
+  EXPECT_THAT(ParsePluginOptions({}).status().message(), HasSubstr("plugin_opt_target: required"));
+  EXPECT_THAT(ParsePluginOptions({{"target", "t"}, {"streams", "x"}}).status().message(),
+              HasSubstr("plugin_opt_streams: expected a positive integer, got \"x\""));
+  EXPECT_THAT(ParsePluginOptions({{"target", "t"}, {"streams", "0"}}).status().message(),
+              HasSubstr("plugin_opt_streams"));
+  EXPECT_THAT(ParsePluginOptions({{"target", "t"}, {"colour", "red"}}).status().message(),
+              HasSubstr("plugin_opt_colour: unknown option"));
+  EXPECT_THAT(ParsePluginOptions({{"target", "t"}, {"delivered", "yes"}}).status().message(),
+              HasSubstr("true or false"));
+  // An ACL check that no other check follows is allowed by mosquitto, so
+  // "deny" could only ever change its decision.
+  EXPECT_FALSE(ParsePluginOptions({{"target", "t"}, {"acl_check", "deny"}}).ok());
+  EXPECT_EQ(absl::StatusCode::kUnimplemented,
+            ParsePluginOptions({{"target", "t"}, {"tls_ca_file", "/ca"}}).status().code());
+}
+
+}  // namespace
+}  // namespace webhookgw

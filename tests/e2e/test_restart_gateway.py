@@ -11,6 +11,7 @@ COUNT = 50000
 CLIENTS = 1000
 STREAMS = 4
 MAX_UNACKED = 5000
+GRACE_S = 10
 
 
 def test(h):
@@ -18,7 +19,8 @@ def test(h):
     grpc_port = harness.free_port()
     config = harness.gateway_config([{
         "name": "sink", "url": "http://127.0.0.1:%d/hook" % port,
-        "events": [("on_message_publish", None)]}], grpc_port=grpc_port)
+        "events": [("on_message_publish", None)]}], grpc_port=grpc_port,
+        drain_grace="%ds" % GRACE_S)
     gw = h.start_gateway(config, tag="gw1")
     t0 = time.monotonic()
     gen = h.start_eventgen(gw.target, "--streams", str(STREAMS), "--clients", str(CLIENTS),
@@ -27,7 +29,12 @@ def test(h):
     harness.wait_for(lambda: len(harness.read_sink(out)) >= COUNT // 5, 60,
                      what="a fifth delivered")
     gw.proc.send_signal(signal.SIGTERM)
+    stopping = time.monotonic()
     assert gw.proc.wait(timeout=30) == 0, "gateway exited %s" % gw.proc.returncode
+    drain_s = time.monotonic() - stopping
+    # The sink is fast, so draining takes milliseconds; a drain that lasts
+    # the whole grace means a stream was never finished and was cut off.
+    assert drain_s < GRACE_S - 1, "drain lasted %.1f s of a %d s grace" % (drain_s, GRACE_S)
     stopped_at = len(harness.read_sink(out))
     gw2 = h.start_gateway(config, tag="gw2")
     assert gw2.grpc_port == grpc_port
@@ -38,9 +45,10 @@ def test(h):
 
     tally = harness.Tally(harness.read_sink(out), COUNT, CLIENTS)
     print(tally.describe())
-    print("stopped after %d deliveries; adapter resent %d" % (stopped_at, r["resent"]))
+    print("stopped after %d deliveries, drained in %.2f s; adapter resent %d" %
+          (stopped_at, drain_s, r["resent"]))
     harness.summary("b_restart_gateway", COUNT, tally.distinct, tally.duplicated, 0, tally.lost,
-                    seconds, "resent=%d" % r["resent"])
+                    seconds, "drain_s=%.2f resent=%d" % (drain_s, r["resent"]))
     assert tally.lost == 0, tally.describe()
     assert not tally.order_violations, tally.order_violations[:10]
     assert not tally.unexpected, tally.unexpected[:10]

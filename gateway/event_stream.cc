@@ -26,11 +26,10 @@ EventStream* EventStream::Start(Gateway* gateway, grpc::CallbackServerContext* c
   GatewayMetrics& metrics = gateway->metrics();
   metrics.streams_opened.fetch_add(1, std::memory_order_relaxed);
   metrics.streams_open.fetch_add(1, std::memory_order_relaxed);
-  if (gateway->draining()) {
+  if (!gateway->AddStream(stream)) {
     absl::MutexLock lock(&stream->mu_);
     stream->error_ = grpc::Status(grpc::StatusCode::UNAVAILABLE, "gateway is draining");
   } else {
-    gateway->AddStream(stream);
     stream->ReadMore();
   }
   stream->Pump();

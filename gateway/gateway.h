@@ -58,8 +58,9 @@ class Gateway {
 
   bool draining() const;
 
-  // Stream registry, for Drain.
-  void AddStream(const std::shared_ptr<EventStream>& stream);
+  // Stream registry, for Drain. AddStream refuses (returns false) once the
+  // gateway drains, so that every registered stream gets the GoAway.
+  bool AddStream(const std::shared_ptr<EventStream>& stream);
   void RemoveStream(EventStream* stream);
 
   // The gateway block as loaded at start (reload does not change it).

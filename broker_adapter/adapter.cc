@@ -579,7 +579,7 @@ bool Adapter::FirstCallDueLocked(Shard& shard, absl::Time now, absl::Time* wake)
   // start then spreads the streams. A target that never connects gets its
   // first call anyway after kFirstCallWait, which then fails and backs off.
   static constexpr absl::Duration kFirstCallWait = absl::Seconds(1);
-  static constexpr absl::Duration kSettle = absl::Milliseconds(50);
+  static constexpr absl::Duration kSettle = absl::Milliseconds(250);
   if (shard.created == absl::InfinitePast()) shard.created = now;
   if (now >= shard.created + kFirstCallWait) return true;
   if (shard.ready_since == absl::InfiniteFuture() &&

@@ -99,14 +99,14 @@ EventStream* EventStream::Start(Gateway* gateway, grpc::CallbackServerContext* c
         grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
                      absl::StrCat("too many streams from this address (max_streams_per_peer ",
                                   gateway->settings().max_streams_per_peer, ")"));
-  } else if (gateway->draining()) {
-    stream->peer_counted_ = true;
-    absl::MutexLock lock(&stream->mu_);
-    stream->error_ = grpc::Status(grpc::StatusCode::UNAVAILABLE, "gateway is draining");
   } else {
     stream->peer_counted_ = true;
-    gateway->AddStream(stream);
-    stream->ReadMore();
+    if (gateway->AddStream(stream)) {
+      stream->ReadMore();
+    } else {
+      absl::MutexLock lock(&stream->mu_);
+      stream->error_ = grpc::Status(grpc::StatusCode::UNAVAILABLE, "gateway is draining");
+    }
   }
   stream->Pump();
   return stream.get();
@@ -121,6 +121,12 @@ void EventStream::GoAway(std::string_view reason) {
     if (go_away_pending_ || finish_called_) return;
     go_away_pending_ = true;
     go_away_reason_ = std::string(reason);
+    // A batch being dispatched was accepted before the GoAway. Wait until
+    // its jobs are on the endpoints: a drain stops the endpoints next, and a
+    // job queued after that would never finish, holding the stream open
+    // until the grace deadline.
+    mu_.Await(absl::Condition(
+        +[](bool* dispatching) { return !*dispatching; }, &dispatching_));
   }
   Pump();
 }
@@ -177,6 +183,11 @@ bool EventStream::HandleBatch(v1::EventBatch* batch) {
   uint64_t first_seq = 0;
   {
     absl::MutexLock lock(&mu_);
+    if (go_away_pending_) {
+      // The batch crossed the GoAway: it is past last_accepted_seq, so the
+      // adapter resends it elsewhere, and the endpoints may be stopping.
+      return false;
+    }
     if (n > limits.max_batch_events) {
       error_ = grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
                             absl::StrCat("batch of ", n, " events exceeds max_batch_events ",
@@ -193,6 +204,7 @@ bool EventStream::HandleBatch(v1::EventBatch* batch) {
     first_seq = next_seq_;
     next_seq_ += n;
     window_.insert(window_.end(), n, false);
+    dispatching_ = true;
   }
 
   std::vector<uint64_t> finished_now;
@@ -218,8 +230,9 @@ bool EventStream::HandleBatch(v1::EventBatch* batch) {
     job->owner = shared_from_this();
     if (gateway_->Dispatch(job) == 0) finished_now.push_back(seq);
   }
-  if (!finished_now.empty()) {
+  {
     absl::MutexLock lock(&mu_);
+    dispatching_ = false;
     for (uint64_t seq : finished_now) MarkFinishedLocked(seq);
   }
   return true;

@@ -46,8 +46,8 @@ class EventStream : public grpc::ServerBidiReactor<v1::StreamRequest, v1::Stream
  private:
   EventStream(Gateway* gateway, grpc::CallbackServerContext* context);
 
-  // Handles the request just read; returns false (with error_ set) when the
-  // stream must end.
+  // Handles the request just read; returns false when the stream must stop
+  // reading: with error_ set, or because a GoAway is pending.
   bool HandleRequest();
   bool HandleBatch(v1::EventBatch* batch);
   // Marks stream sequence numbers finished and advances the ack.
@@ -82,6 +82,8 @@ class EventStream : public grpc::ServerBidiReactor<v1::StreamRequest, v1::Stream
   bool cancelled_ ABSL_GUARDED_BY(mu_) = false;
   bool go_away_pending_ ABSL_GUARDED_BY(mu_) = false;
   bool go_away_sent_ ABSL_GUARDED_BY(mu_) = false;
+  // A batch's jobs are being handed to the gateway; GoAway waits for it.
+  bool dispatching_ ABSL_GUARDED_BY(mu_) = false;
   std::string go_away_reason_ ABSL_GUARDED_BY(mu_);
   bool finish_called_ ABSL_GUARDED_BY(mu_) = false;
   bool done_ ABSL_GUARDED_BY(mu_) = false;

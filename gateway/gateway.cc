@@ -209,14 +209,19 @@ bool Gateway::draining() const {
   return draining_;
 }
 
-void Gateway::AddStream(const std::shared_ptr<EventStream>& stream) {
+bool Gateway::AddStream(const std::shared_ptr<EventStream>& stream) {
   absl::MutexLock lock(&mu_);
+  // Checked under the lock Drain takes: a stream added after Drain listed
+  // the open ones would never get a GoAway, and would dispatch to stopped
+  // endpoints.
+  if (draining_) return false;
   // Forget streams that have ended, so the list stays as long as the number
   // of open streams.
   streams_.erase(std::remove_if(streams_.begin(), streams_.end(),
                                 [](const std::weak_ptr<EventStream>& s) { return s.expired(); }),
                  streams_.end());
   streams_.push_back(stream);
+  return true;
 }
 
 void Gateway::RemoveStream(EventStream* stream) {

@@ -79,8 +79,9 @@ class Gateway {
   bool AcquirePeer(const std::string& peer);
   void ReleasePeer(const std::string& peer);
 
-  // Stream registry, for Drain.
-  void AddStream(const std::shared_ptr<EventStream>& stream);
+  // Stream registry, for Drain. AddStream refuses (returns false) once the
+  // gateway drains, so that every registered stream gets the GoAway.
+  bool AddStream(const std::shared_ptr<EventStream>& stream);
   void RemoveStream(EventStream* stream);
 
   // The gateway block as loaded at start (reload does not change it).

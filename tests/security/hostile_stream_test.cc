@@ -190,6 +190,11 @@ TEST_F(HostileStreamTest, MalformedProtobufBytesEndOnlyThatStream) {
   status = SendRawBytes(gateway_.target(), garbage);
   EXPECT_NE(status.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
   EXPECT_EQ(sink_.count(), 0u);
+  // The server ends its side (OnDone) a moment after the client saw the
+  // status; wait for it rather than race it.
+  for (int i = 0; i < 500 && metrics().streams_open.load() != 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
   EXPECT_EQ(metrics().streams_open.load(), 0);
   ExpectStillServing();
 }
@@ -197,6 +202,9 @@ TEST_F(HostileStreamTest, MalformedProtobufBytesEndOnlyThatStream) {
 TEST_F(HostileStreamTest, OversizedMetadataIsRefused) {
   auto stub = Stub();
   grpc::ClientContext context;
+  // gRPC answers oversized metadata by closing the connection; the deadline
+  // keeps a lost close from hanging the test.
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
   context.AddMetadata("x-padding", std::string(32 << 10, 'a'));
   auto stream = stub->Stream(&context);
   stream->Write(Hello());

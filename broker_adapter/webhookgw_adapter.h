@@ -127,16 +127,16 @@ typedef struct wgw_event {
 } wgw_event;
 
 typedef struct wgw_adapter_stats {
-  uint64_t accepted;         /* emit() calls that queued the event */
-  uint64_t sent;             /* events written to a stream (resends included) */
-  uint64_t acked;            /* events acknowledged by a gateway */
-  uint64_t resent;           /* events written again after a stream failed */
-  uint64_t dropped_full;     /* shed because the queue was full */
-  uint64_t dropped_invalid;  /* refused because the event was malformed */
-  uint64_t dropped_stopped;  /* emitted after or lost at wgw_adapter_destroy */
-  uint64_t queue_events;     /* events held now (queued or unacked) */
-  uint64_t queue_bytes;      /* bytes held now */
-  uint32_t streams_up;       /* streams connected now */
+  uint64_t accepted;        /* emit() calls that queued the event */
+  uint64_t sent;            /* events written to a stream (resends included) */
+  uint64_t acked;           /* events acknowledged by a gateway */
+  uint64_t resent;          /* events written again after a stream failed */
+  uint64_t dropped_full;    /* shed because the queue was full */
+  uint64_t dropped_invalid; /* refused because the event was malformed */
+  uint64_t dropped_stopped; /* emitted after or lost at wgw_adapter_destroy */
+  uint64_t queue_events;    /* events held now (queued or unacked) */
+  uint64_t queue_bytes;     /* bytes held now */
+  uint32_t streams_up;      /* streams connected now */
 } wgw_adapter_stats;
 
 /* Return codes of wgw_adapter_emit. */

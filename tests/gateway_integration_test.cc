@@ -393,56 +393,44 @@ gateway { admin_listen = "", dead_letter_path = "" }
   context.TryCancel();
 }
 
-TEST(GatewayIntegrationTest, BatchWithSequenceGapIsRefused) {
+// Sends `requests` on one stream to a gateway with one publish webhook,
+// half-closes, and returns how the gateway ended the stream.
+grpc::Status StreamEndingOf(const std::vector<v1::StreamRequest>& requests) {
   HttpSink sink;
   absl::StatusOr<Config> config =
       ParseConfig(absl::StrCat("webhook { url = \"", sink.url(),
                                "\", events = [ {event = on_message_publish} ] }\n",
                                "gateway { admin_listen = \"\", dead_letter_path = \"\" }\n"),
-                  "gap.conf");
-  ASSERT_TRUE(config.ok()) << config.status();
+                  "refusal.conf");
+  EXPECT_TRUE(config.ok()) << config.status();
   RunningGateway gateway(*config);
   auto channel = grpc::CreateChannel(gateway.target(), grpc::InsecureChannelCredentials());
   auto stub = v1::EventGateway::NewStub(channel);
   grpc::ClientContext context;
   auto stream = stub->Stream(&context);
-  v1::StreamRequest hello;
-  hello.mutable_hello()->set_protocol_version(1);
-  stream->Write(hello);
-  v1::StreamRequest batch;
-  batch.mutable_batch()->set_first_seq(5);
-  *batch.mutable_batch()->add_events() = Publish(1, "c", "t", "x");
-  stream->Write(batch);
+  for (const auto& request : requests) stream->Write(request);
   stream->WritesDone();
   v1::StreamResponse response;
   while (stream->Read(&response)) {
   }
-  grpc::Status status = stream->Finish();
+  return stream->Finish();
+}
+
+TEST(GatewayIntegrationTest, BatchWithSequenceGapIsRefused) {
+  v1::StreamRequest hello;
+  hello.mutable_hello()->set_protocol_version(1);
+  v1::StreamRequest batch;
+  batch.mutable_batch()->set_first_seq(5);
+  *batch.mutable_batch()->add_events() = Publish(1, "c", "t", "x");
+  grpc::Status status = StreamEndingOf({hello, batch});
   EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_EQ(status.error_message(), "batch first_seq 5, expected 1");
 }
 
 TEST(GatewayIntegrationTest, StreamWithoutHelloIsRefused) {
-  HttpSink sink;
-  absl::StatusOr<Config> config =
-      ParseConfig(absl::StrCat("webhook { url = \"", sink.url(),
-                               "\", events = [ {event = on_message_publish} ] }\n",
-                               "gateway { admin_listen = \"\", dead_letter_path = \"\" }\n"),
-                  "hello.conf");
-  ASSERT_TRUE(config.ok()) << config.status();
-  RunningGateway gateway(*config);
-  auto channel = grpc::CreateChannel(gateway.target(), grpc::InsecureChannelCredentials());
-  auto stub = v1::EventGateway::NewStub(channel);
-  grpc::ClientContext context;
-  auto stream = stub->Stream(&context);
   v1::StreamRequest batch;
   batch.mutable_batch()->set_first_seq(1);
-  stream->Write(batch);
-  stream->WritesDone();
-  v1::StreamResponse response;
-  while (stream->Read(&response)) {
-  }
-  grpc::Status status = stream->Finish();
+  grpc::Status status = StreamEndingOf({batch});
   EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_EQ(status.error_message(), "the first message of a stream must be a hello");
 }

@@ -19,6 +19,7 @@
 #include <cstdio>
 #include <cstring>
 #include <deque>
+#include <fstream>
 #include <memory>
 #include <string>
 #include <utility>
@@ -109,6 +110,7 @@ struct Plugin {
   PluginOptions options;
   CheckAnswers answers{CheckAnswer::kDefer, CheckAnswer::kDefer};
   std::string node;
+  std::string token;  // from plugin_opt_token or the first line of token_file
   wgw_adapter* adapter = nullptr;
   LogRelay logs;
 };
@@ -338,6 +340,25 @@ Plugin* CreatePlugin(mosquitto_plugin_id_t* id, mosquitto_opt* opts, int opt_cou
   adapter_options.drop_policy = plugin->options.drop_oldest ? WGW_DROP_OLDEST : WGW_DROP_NEWEST;
   adapter_options.log = RelayLog;
   adapter_options.log_ctx = &plugin->logs;
+  const PluginOptions& o = plugin->options;
+  auto set = [](const std::string& value) { return value.empty() ? nullptr : value.c_str(); };
+  adapter_options.tls_ca_file = set(o.tls_ca_file);
+  adapter_options.tls_cert_file = set(o.tls_cert_file);
+  adapter_options.tls_key_file = set(o.tls_key_file);
+  adapter_options.tls_server_name = set(o.tls_server_name);
+  if (!o.token_file.empty()) {
+    // The first line of the file, so that the token stays out of
+    // mosquitto.conf; the message never shows the token.
+    std::ifstream in(o.token_file);
+    if (!std::getline(in, plugin->token) || plugin->token.empty()) {
+      mosquitto_log_printf(MOSQ_LOG_ERR, "webhookgw: plugin_opt_token_file %s: no token read",
+                           o.token_file.c_str());
+      return nullptr;
+    }
+  } else {
+    plugin->token = o.token;
+  }
+  adapter_options.token = set(plugin->token);
   char err[256] = {};
   plugin->adapter = wgw_adapter_create(&adapter_options, err, sizeof(err));
   if (plugin->adapter == nullptr) {

@@ -71,9 +71,18 @@ absl::Status ParseOne(const std::string& key, const std::string& value, PluginOp
   } else if (key == "shutdown_timeout_ms") {
     if (auto s = ParseU64(key, value, 3600 * 1000, &n); !s.ok()) return s;
     o->shutdown_timeout_ms = static_cast<uint32_t>(n);
-  } else if (key == "token" || absl::StartsWith(key, "tls_")) {
-    return absl::UnimplementedError(
-        absl::StrCat("plugin_opt_", key, ": not supported yet by the adapter's C API"));
+  } else if (key == "tls_ca_file") {
+    o->tls_ca_file = value;
+  } else if (key == "tls_cert_file") {
+    o->tls_cert_file = value;
+  } else if (key == "tls_key_file") {
+    o->tls_key_file = value;
+  } else if (key == "tls_server_name") {
+    o->tls_server_name = value;
+  } else if (key == "token") {
+    o->token = value;
+  } else if (key == "token_file") {
+    o->token_file = value;
   } else {
     return absl::InvalidArgumentError(absl::StrCat("plugin_opt_", key, ": unknown option"));
   }
@@ -90,6 +99,13 @@ absl::StatusOr<PluginOptions> ParsePluginOptions(
   }
   if (o.target.empty()) {
     return absl::InvalidArgumentError("plugin_opt_target: required, e.g. \"gateway:7070\"");
+  }
+  if (!o.token.empty() && !o.token_file.empty()) {
+    return absl::InvalidArgumentError("plugin_opt_token and plugin_opt_token_file: give one");
+  }
+  if (o.tls_cert_file.empty() != o.tls_key_file.empty()) {
+    return absl::InvalidArgumentError(
+        "plugin_opt_tls_cert_file and plugin_opt_tls_key_file: give both or neither");
   }
   return o;
 }

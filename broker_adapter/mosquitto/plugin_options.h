@@ -41,12 +41,20 @@ struct PluginOptions {
   // running broker.
   std::string config_file;
   uint32_t shutdown_timeout_ms = 2000;
+  // TLS towards the gateways (files in PEM) and the bearer token; empty
+  // means unset. A token is usually given through token_file, so that it is
+  // not in mosquitto.conf.
+  std::string tls_ca_file;
+  std::string tls_cert_file;
+  std::string tls_key_file;
+  std::string tls_server_name;
+  std::string token;
+  std::string token_file;
 };
 
 // Parses key/value pairs as mosquitto hands them to the plugin (keys without
 // "plugin_opt_"). Unknown keys, bad numbers and missing required keys are
-// errors naming the key; `tls_*` and `token` are reserved and refused until
-// the adapter's C API carries them.
+// errors naming the key.
 absl::StatusOr<PluginOptions> ParsePluginOptions(
     const std::vector<std::pair<std::string, std::string>>& options);
 

@@ -57,8 +57,29 @@ TEST(PluginOptionsTest, ErrorsNameTheKey) {
   // An ACL check that no other check follows is allowed by mosquitto, so
   // "deny" could only ever change its decision.
   EXPECT_FALSE(ParsePluginOptions({{"target", "t"}, {"acl_check", "deny"}}).ok());
-  EXPECT_EQ(absl::StatusCode::kUnimplemented,
-            ParsePluginOptions({{"target", "t"}, {"tls_ca_file", "/ca"}}).status().code());
+  EXPECT_THAT(ParsePluginOptions({{"target", "t"}, {"token", "a"}, {"token_file", "/f"}})
+                  .status()
+                  .message(),
+              HasSubstr("plugin_opt_token and plugin_opt_token_file: give one"));
+  EXPECT_THAT(
+      ParsePluginOptions({{"target", "t"}, {"tls_cert_file", "/c"}}).status().message(),
+      HasSubstr("plugin_opt_tls_cert_file and plugin_opt_tls_key_file: give both or neither"));
+}
+
+TEST(PluginOptionsTest, TlsAndToken) {
+  auto o = ParsePluginOptions({{"target", "gw:7070"},
+                               {"tls_ca_file", "/ca.pem"},
+                               {"tls_cert_file", "/c.pem"},
+                               {"tls_key_file", "/k.pem"},
+                               {"tls_server_name", "gateway.example"},
+                               {"token_file", "/run/secrets/token"}});
+  ASSERT_TRUE(o.ok()) << o.status();
+  EXPECT_EQ(o->tls_ca_file, "/ca.pem");
+  EXPECT_EQ(o->tls_cert_file, "/c.pem");
+  EXPECT_EQ(o->tls_key_file, "/k.pem");
+  EXPECT_EQ(o->tls_server_name, "gateway.example");
+  EXPECT_EQ(o->token_file, "/run/secrets/token");
+  EXPECT_TRUE(o->token.empty());
 }
 
 }  // namespace

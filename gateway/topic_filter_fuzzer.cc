@@ -7,38 +7,9 @@
 #include <cstdint>
 #include <cstdlib>
 #include <string_view>
-#include <vector>
 
 #include "gateway/topic_filter.h"
-
-namespace {
-
-// Splits at every '/'; "" is one empty level, "/" two.
-std::vector<std::string_view> SplitLevels(std::string_view s) {
-  std::vector<std::string_view> levels;
-  size_t begin = 0;
-  for (size_t i = 0; i <= s.size(); ++i) {
-    if (i == s.size() || s[i] == '/') {
-      levels.push_back(s.substr(begin, i - begin));
-      begin = i + 1;
-    }
-  }
-  return levels;
-}
-
-bool ReferenceMatch(std::string_view filter, std::string_view topic) {
-  std::vector<std::string_view> f = SplitLevels(filter);
-  std::vector<std::string_view> t = SplitLevels(topic);
-  if ((f[0] == "+" || f[0] == "#") && !topic.empty() && topic[0] == '$') return false;
-  for (size_t i = 0; i < f.size(); ++i) {
-    if (f[i] == "#") return true;
-    if (i >= t.size()) return false;
-    if (f[i] != "+" && f[i] != t[i]) return false;
-  }
-  return f.size() == t.size();
-}
-
-}  // namespace
+#include "gateway/topic_filter_reference.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view input(reinterpret_cast<const char*>(data), size);
@@ -52,6 +23,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     return 0;
   }
   if (parsed->text() != filter) abort();
-  if (parsed->Matches(topic) != ReferenceMatch(filter, topic)) abort();
+  if (parsed->Matches(topic) != webhookgw::reference::Match(filter, topic)) abort();
   return 0;
 }

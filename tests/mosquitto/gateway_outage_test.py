@@ -16,11 +16,12 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
+
+from broker_harness import free_port
 
 BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 
@@ -33,12 +34,6 @@ def base62(data):
         n, r = divmod(n, 62)
         digits = BASE62[r] + digits
     return "0" * zeros + digits
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wait_for(predicate, what, timeout=20):

@@ -12,18 +12,13 @@ usage: plugin_tls_test.py WEBHOOK_GATEWAY PLUGIN_SO WEBHOOK_SINK SOURCE_DIR
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.request
 
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from broker_harness import free_port
 
 
 def wait_for(predicate, timeout=20):

@@ -293,7 +293,6 @@ void Endpoint::Finish(const std::string& key, const Attempt& attempt) {
   {
     absl::MutexLock lock(&mu_);
     Lane& lane = lanes_[key];
-    lane.last_status = attempt.status;
     AttemptOutcome outcome = ClassifyStatus(attempt.status);
     if (attempt.refused) {
       give_up_reason = attempt.error;

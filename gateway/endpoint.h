@@ -73,7 +73,6 @@ class Endpoint {
     std::deque<std::shared_ptr<Job>> jobs;
     int attempts = 0;  // attempts made for jobs.front()
     absl::Time first_attempt;
-    int last_status = 0;
   };
   struct Waiting {
     absl::Time due;

@@ -113,7 +113,7 @@ EventStream* EventStream::Start(Gateway* gateway, grpc::CallbackServerContext* c
 }
 
 EventStream::EventStream(Gateway* gateway, grpc::CallbackServerContext* context)
-    : gateway_(gateway), context_(context), peer_(context->peer()) {}
+    : gateway_(gateway), peer_(context->peer()) {}
 
 void EventStream::GoAway(std::string_view reason) {
   {
@@ -208,7 +208,6 @@ bool EventStream::HandleBatch(v1::EventBatch* batch) {
   }
 
   std::vector<uint64_t> finished_now;
-  const absl::Time now = absl::Now();
   for (int i = 0; i < n; ++i) {
     v1::Event* event = batch->mutable_events(i);
     const uint64_t seq = first_seq + i;
@@ -226,7 +225,6 @@ bool EventStream::HandleBatch(v1::EventBatch* batch) {
     job->kind = kind;
     job->bytes = bytes;
     job->stream_seq = seq;
-    job->received = now;
     job->owner = shared_from_this();
     if (gateway_->Dispatch(job) == 0) finished_now.push_back(seq);
   }

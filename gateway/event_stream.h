@@ -59,7 +59,6 @@ class EventStream : public grpc::ServerBidiReactor<v1::StreamRequest, v1::Stream
   void Pump();
 
   Gateway* const gateway_;
-  grpc::CallbackServerContext* const context_;
   const std::string peer_;
   std::shared_ptr<EventStream> self_;  // gRPC's reference, dropped in OnDone
   bool peer_counted_ = false;          // set in Start; AcquirePeer succeeded

@@ -5,7 +5,6 @@
 #include <cstdint>
 #include <memory>
 
-#include "absl/time/time.h"
 #include "gateway/event_kind.h"
 #include "webhookgw/v1/gateway.pb.h"
 
@@ -31,8 +30,6 @@ struct Job {
   size_t bytes = 0;
   // The stream sequence number it arrived with.
   uint64_t stream_seq = 0;
-  // When the gateway read it.
-  absl::Time received;
   // Endpoints still working on it.
   std::atomic<int> remaining{0};
   std::shared_ptr<JobOwner> owner;

@@ -8,7 +8,7 @@ packages=(
   cmake g++ make pkg-config clang clang-format libclang-rt-14-dev
   # libraries
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
-  libabsl-dev libcpp-httplib-dev nlohmann-json3-dev libssl-dev
+  libabsl-dev libcpp-httplib-dev nlohmann-json3-dev libssl-dev libhttp-parser-dev
   libgtest-dev libgmock-dev
   # brokers
   mosquitto mosquitto-dev libmosquitto-dev mosquitto-clients

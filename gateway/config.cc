@@ -370,6 +370,30 @@ absl::Status BindRetry(const Value& v, absl::string_view path, RetryPolicy* out)
   return absl::OkStatus();
 }
 
+absl::Status BindBatch(const Value& v, absl::string_view path, BatchConfig* out) {
+  if (absl::Status st = ExpectObject(v, path); !st.ok()) return st;
+  for (const Member& m : v.members) {
+    std::string p = Child(path, m.key);
+    if (m.key == "max_events") {
+      absl::StatusOr<int64_t> n = Integer(m.value, p, 1, 10000);
+      if (!n.ok()) return n.status();
+      out->max_events = static_cast<int>(*n);
+    } else if (m.key == "max_bytes") {
+      absl::StatusOr<int64_t> n = Integer(m.value, p, 1024, int64_t{64} << 20);
+      if (!n.ok()) return n.status();
+      out->max_bytes = *n;
+    } else if (m.key == "linger") {
+      absl::StatusOr<absl::Duration> d = Duration(m.value, p, /*allow_zero=*/true);
+      if (!d.ok()) return d.status();
+      if (*d > absl::Seconds(10)) return Expected(m.value, p, "a duration of at most 10s");
+      out->linger = *d;
+    } else {
+      return UnknownKey(m, path, {"max_events", "max_bytes", "linger"});
+    }
+  }
+  return absl::OkStatus();
+}
+
 absl::Status BindEndpointTls(const Value& v, absl::string_view path, EndpointTls* out) {
   if (absl::Status st = ExpectObject(v, path); !st.ok()) return st;
   for (const Member& m : v.members) {
@@ -546,6 +570,8 @@ absl::Status BindWebhook(const Value& v, absl::string_view path, WebhookConfig* 
       st = BindTimeout(m, path, &out->idle_timeout);
     } else if (m.key == "retry") {
       st = BindRetry(mv, p, &out->retry);
+    } else if (m.key == "batch") {
+      st = BindBatch(mv, p, &out->batch);
     } else if (m.key == "tls") {
       st = BindEndpointTls(mv, p, &out->tls);
     } else if (m.key == "signing") {
@@ -557,7 +583,7 @@ absl::Status BindWebhook(const Value& v, absl::string_view path, WebhookConfig* 
       return UnknownKey(
           m, path,
           {"name", "url", "headers", "body", "pool_size", "cancel_timeout", "request_timeout",
-           "connect_timeout", "idle_timeout", "retry", "tls", "signing", "events"});
+           "connect_timeout", "idle_timeout", "retry", "batch", "tls", "signing", "events"});
     }
     if (!st.ok()) return st;
   }

@@ -56,6 +56,20 @@ struct SigningConfig {
   bool enabled() const { return !secrets.empty() || !secret_files.empty(); }
 };
 
+// `batch { ... }`: several events in one POST, as a JSON array of the same
+// bodies, for receivers that accept it. Off (one event per request) unless
+// max_events is above 1.
+struct BatchConfig {
+  int max_events = 1;
+  // A batch is closed before its body would pass this size; an event larger
+  // than it goes alone.
+  int64_t max_bytes = 1 << 20;
+  // How long a batch that is not full may wait for more events while a
+  // connection is free.
+  absl::Duration linger = absl::Milliseconds(5);
+  bool enabled() const { return max_events > 1; }
+};
+
 // One webhook endpoint: NanoMQ's `webhook { ... }` block or one element of
 // `webhooks = [ ... ]`.
 struct WebhookConfig {
@@ -73,6 +87,7 @@ struct WebhookConfig {
   // Kept-alive connections idle longer than this are closed.
   absl::Duration idle_timeout = absl::Seconds(60);
   RetryPolicy retry;
+  BatchConfig batch;
   // `tls { ... }`: how HTTPS endpoints are verified and how the gateway
   // identifies itself to them. Unused for http:// URLs.
   EndpointTls tls;

@@ -22,26 +22,29 @@
 #include "gateway/outbound_policy.h"
 #include "gateway/url.h"
 
-namespace httplib {
-class Client;
-}  // namespace httplib
+typedef struct ssl_ctx_st SSL_CTX;
 
 namespace webhookgw {
 
-// Delivers events to one webhook URL over `pool_size` kept-alive HTTP
-// connections, each owned by one worker thread.
+// Delivers events to one webhook URL over at most `pool_size` kept-alive
+// HTTP/1.1 connections, driven by one event-loop thread (epoll) per
+// endpoint.
 //
 // Events are kept in lanes, one per MQTT client id. A lane has at most one
 // request in flight and retries its front event until it is delivered or
 // given up on, so each client's events arrive in order; while a lane waits
-// to retry, the workers serve other lanes. Nothing here is shared with other
-// endpoints, so a slow or dead endpoint holds back only its own lanes.
+// to retry, the other lanes keep flowing. With `batch` on, one request
+// carries the front events of several lanes (and several events of one
+// lane, in order) as a JSON array; such a request succeeds or fails whole.
+// Nothing here is shared with other endpoints, so a slow or dead endpoint
+// holds back only its own lanes.
 //
-// Thread-safe: Enqueue may be called from any thread.
+// Thread-safe: Enqueue, BeginStop and Stop may be called from any thread;
+// everything else runs on the endpoint's thread.
 class Endpoint {
  public:
-  // Validates the URL, reads signing secret files and checks that TLS files
-  // are readable. `dead_letters` and `metrics` must outlive the endpoint.
+  // Validates the URL, reads signing secret files and loads the TLS files.
+  // `dead_letters` and `metrics` must outlive the endpoint.
   static absl::StatusOr<std::unique_ptr<Endpoint>> Create(const WebhookConfig& config,
                                                           const OutboundSettings& outbound,
                                                           DeadLetterWriter* dead_letters,
@@ -50,33 +53,31 @@ class Endpoint {
   Endpoint(const Endpoint&) = delete;
   Endpoint& operator=(const Endpoint&) = delete;
 
-  // Starts the workers.
+  // Starts the endpoint's thread.
   void Start();
 
   // Queues `job` on its client's lane; never blocks on the network. The job
   // is released once delivered or dead-lettered.
   void Enqueue(std::shared_ptr<Job> job);
 
-  // Lets the workers finish what is queued until `deadline`, then stops
-  // them. Jobs still queued are left unreleased, so their streams never ack
+  // Lets the endpoint finish what is queued until `deadline`, then stops
+  // it. Jobs still queued are left unreleased, so their streams never ack
   // them and the adapters resend them elsewhere.
   void Stop(absl::Time deadline);
 
-  // Stop without waiting: the workers finish what is queued (until
-  // `deadline`) and exit on their own; Stop() later joins them.
+  // Stop without waiting: the endpoint finishes what is queued (until
+  // `deadline`) and its thread exits on its own; Stop() later joins it.
   void BeginStop(absl::Time deadline);
 
   const WebhookConfig& config() const { return config_; }
 
  private:
-  struct Lane {
-    std::deque<std::shared_ptr<Job>> jobs;
-    int attempts = 0;  // attempts made for jobs.front()
-    absl::Time first_attempt;
-  };
+  struct Lane;
+  struct Request;
+  struct Connection;
   struct Waiting {
     absl::Time due;
-    std::string key;
+    Lane* lane;
     bool operator>(const Waiting& other) const { return due > other.due; }
   };
   // The result of one attempt.
@@ -91,14 +92,37 @@ class Endpoint {
            std::vector<std::string> secrets, DeadLetterWriter* dead_letters,
            EndpointMetrics* metrics);
 
-  void WorkerLoop();
-  // A client for one connection to the endpoint at the checked `address`.
-  std::unique_ptr<httplib::Client> MakeClient(const std::string& address) const;
-  // Takes the next ready lane's front job; false when the worker should
-  // exit. Leaves *job null when the worker merely woke up idle.
-  bool NextJob(std::string* key, std::shared_ptr<Job>* job, int* attempt);
-  // Records the outcome of an attempt on the lane's front job.
-  void Finish(const std::string& key, const Attempt& attempt);
+  // The event loop and its steps; all on the endpoint's thread.
+  void Loop();
+  // Moves queued jobs onto their lanes and picks up a stop request.
+  void TakeInbox(absl::Time now);
+  // Lanes whose retry is due become ready, ahead of the others.
+  void PromoteDue(absl::Time now);
+  // Starts requests while lanes are ready and connections allow. Returns
+  // when to look again for a batch that waits for more events.
+  absl::Time StartRequests(absl::Time now);
+  // Takes the front events of ready lanes (one, or a batch) into a request.
+  std::unique_ptr<Request> FormRequest(absl::Time now);
+  // Opens a connection for a request; null, with *failed set, when the
+  // host does not resolve, is refused by the outbound policy, or the
+  // socket cannot be made.
+  Connection* OpenConnection(absl::Time now, Attempt* failed);
+  void Send(Connection* conn, std::unique_ptr<Request> request, absl::Time now);
+  // Runs a connection's state machine as far as its socket allows.
+  void Advance(Connection* conn);
+  void CompleteRequest(Connection* conn, const Attempt& attempt, bool reusable);
+  // Closes `conn` and finishes its request (if any) as failed with
+  // `error`. `maybe_stale`: the failure may be a kept-alive connection
+  // that the server closed before the request reached it.
+  void FailConnection(Connection* conn, std::string error, bool maybe_stale);
+  void CloseConnection(Connection* conn);
+  // Enforces connect, request and idle timeouts; returns the next one due.
+  absl::Time CheckTimers(absl::Time now);
+  // Records the outcome of one attempt on every event of the request.
+  void Finish(std::unique_ptr<Request> request, const Attempt& attempt, absl::Time now);
+  // Dead-letters the `count` front jobs of `lane`.
+  void GiveUp(Lane* lane, int count, const std::string& reason, int last_status);
+  void MakeReady(Lane* lane, bool front, absl::Time now);
 
   const WebhookConfig config_;
   const WebhookUrl url_;
@@ -107,19 +131,38 @@ class Endpoint {
   const std::vector<std::string> secrets_;
   DeadLetterWriter* const dead_letters_;
   EndpointMetrics* const metrics_;
+  // For https:// URLs; null otherwise.
+  SSL_CTX* tls_ = nullptr;
+  // "POST <target> HTTP/1.1", Host and the configured headers: the start
+  // of every request.
+  std::string request_head_;
 
-  absl::Mutex mu_;
-  absl::CondVar work_cv_;
-  absl::node_hash_map<std::string, Lane> lanes_ ABSL_GUARDED_BY(mu_);
-  // Lanes with work and no request in flight, in the order they became ready.
-  std::deque<std::string> ready_ ABSL_GUARDED_BY(mu_);
+  // Handed over by other threads.
+  absl::Mutex inbox_mu_;
+  std::vector<std::shared_ptr<Job>> inbox_ ABSL_GUARDED_BY(inbox_mu_);
+  bool wake_pending_ ABSL_GUARDED_BY(inbox_mu_) = false;
+  bool stopping_ ABSL_GUARDED_BY(inbox_mu_) = false;
+  absl::Time stop_deadline_ ABSL_GUARDED_BY(inbox_mu_) = absl::InfiniteFuture();
+  int wake_fd_ = -1;
+  int epoll_fd_ = -1;
+
+  // The loop's own state.
+  absl::node_hash_map<std::string, Lane> lanes_;
+  // Lanes with work and no request in flight; retries due go to the front.
+  std::deque<Lane*> ready_;
+  // When ready_ last became non-empty: a batch lingers from then.
+  absl::Time ready_since_ = absl::InfiniteFuture();
   // Lanes waiting to retry, earliest first.
-  std::priority_queue<Waiting, std::vector<Waiting>, std::greater<Waiting>> waiting_
-      ABSL_GUARDED_BY(mu_);
-  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
-  absl::Time stop_deadline_ ABSL_GUARDED_BY(mu_) = absl::InfiniteFuture();
+  std::priority_queue<Waiting, std::vector<Waiting>, std::greater<Waiting>> waiting_;
+  std::vector<std::unique_ptr<Connection>> connections_;
+  // Closed during one round of events, freed after it.
+  std::vector<std::unique_ptr<Connection>> graveyard_;
+  std::vector<std::shared_ptr<Job>> taken_;
+  std::string body_;
+  bool loop_stopping_ = false;
+  absl::Time loop_deadline_ = absl::InfiniteFuture();
 
-  std::vector<std::thread> threads_;
+  std::thread thread_;
 };
 
 }  // namespace webhookgw

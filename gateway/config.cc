@@ -379,8 +379,11 @@ absl::Status BindBatch(const Value& v, absl::string_view path, BatchConfig* out)
       if (!n.ok()) return n.status();
       out->max_events = static_cast<int>(*n);
     } else if (m.key == "max_bytes") {
-      absl::StatusOr<int64_t> n = Integer(m.value, p, 1024, int64_t{64} << 20);
+      absl::StatusOr<int64_t> n = Size(m.value, p, 1);
       if (!n.ok()) return n.status();
+      if (*n < 1024 || *n > (int64_t{64} << 20)) {
+        return Expected(m.value, p, "a size from 1KiB to 64MiB");
+      }
       out->max_bytes = *n;
     } else if (m.key == "linger") {
       absl::StatusOr<absl::Duration> d = Duration(m.value, p, /*allow_zero=*/true);

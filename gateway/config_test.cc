@@ -101,6 +101,7 @@ webhooks = [
     connect_timeout = 250ms
     idle_timeout = "1h"
     retry { max_attempts = 3, initial_backoff = "100ms", max_backoff = "5s", max_age = "1m" }
+    batch { max_events = 50, max_bytes = "256KiB", linger = 0ms }
     events = [ { event = on_message_publish, topic = "sensors/+/temp" },
                { event = on_client_subscribe, topic = "#" } ]
   },
@@ -132,6 +133,11 @@ webhook { url = "http://first", events = [{ event = on_message_acked }] }
   EXPECT_THAT(audit.headers,
               ElementsAre(Pair("authorization", "Bearer x"), Pair("x-tenant", "t1")));
   EXPECT_EQ(audit.body.encoding, PayloadEncoding::kBase62);
+  EXPECT_TRUE(audit.batch.enabled());
+  EXPECT_EQ(audit.batch.max_events, 50);
+  EXPECT_EQ(audit.batch.max_bytes, 256 << 10);
+  EXPECT_EQ(audit.batch.linger, absl::ZeroDuration());
+  EXPECT_FALSE(config->webhooks[0].batch.enabled()) << "one event per request by default";
   EXPECT_EQ(audit.body.absent_username, AbsentUsername::kNull);
   EXPECT_EQ(audit.body.base62_max_bytes, 512u);
   EXPECT_EQ(audit.request_timeout, absl::Seconds(2));
@@ -327,6 +333,14 @@ TEST(ConfigErrorTest, BadDurationsAndSizes) {
   EXPECT_EQ(ErrorOf("gateway {\n  max_queue_bytes = 64XB\n}"),
             "gw.conf:2: gateway.max_queue_bytes: expected a size (bytes, or a string like "
             "\"64MiB\", \"512KB\"), got \"64XB\"");
+  EXPECT_EQ(ErrorOf(Hook("batch { max_events = 0 }")),
+            "gw.conf:3: webhook.batch.max_events: expected a positive integer, got 0");
+  EXPECT_EQ(ErrorOf(Hook("batch { linger = 1m }")),
+            "gw.conf:3: webhook.batch.linger: expected a duration of at most 10s, got \"1m\"");
+  EXPECT_EQ(ErrorOf(Hook("batch { max_bytes = 100 }")),
+            "gw.conf:3: webhook.batch.max_bytes: expected a size from 1KiB to 64MiB, got 100");
+  EXPECT_EQ(ErrorOf(Hook("batch { size = 3 }")),
+            "gw.conf:3: webhook.batch.size: unknown key");
   EXPECT_EQ(ErrorOf(Hook("retry { initial_backoff = 5s, max_backoff = 1s }")),
             "gw.conf:3: webhook.retry: max_backoff is shorter than initial_backoff");
 }

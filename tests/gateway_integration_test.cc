@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <map>
+#include <set>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -341,6 +342,81 @@ gateway { admin_listen = "", dead_letter_path = "" }
   EXPECT_EQ(sink.count(), 300u);
   EXPECT_GE(sink.connections(), 1u);
   EXPECT_LE(sink.connections(), 3u) << "at most pool_size connections, each kept alive";
+}
+
+// With batch on, one POST carries a JSON array of the very bodies that
+// single delivery sends; per-client order holds across and within batches;
+// the events of a failed batch are retried; a batch respects max_events.
+TEST(GatewayIntegrationTest, BatchesCarryTheSameBodiesInClientOrder) {
+  HttpSink single;
+  int failures_left = 2;
+  absl::Mutex mu;
+  HttpSink batched([&](const HttpSink::Request&) {
+    absl::MutexLock lock(&mu);
+    return failures_left-- > 0 ? 503 : 204;
+  });
+  std::string text = absl::StrCat(R"(webhooks = [
+  { name = "single", url = ")", single.url(), R"(", pool_size = 2,
+    events = [ { event = "on_message_publish" } ] },
+  { name = "batched", url = ")", batched.url(), R"(", pool_size = 2,
+    retry { initial_backoff = 10ms, max_backoff = 20ms },
+    batch { max_events = 25, linger = 20ms },
+    events = [ { event = "on_message_publish" } ] }
+]
+gateway { admin_listen = "", dead_letter_path = "" }
+)");
+  absl::StatusOr<Config> config = ParseConfig(text, "batch.conf");
+  ASSERT_TRUE(config.ok()) << config.status();
+  constexpr int kEvents = 400;
+  std::vector<v1::Event> events;
+  for (int i = 1; i <= kEvents; ++i) {
+    events.push_back(Publish(i, absl::StrCat("client-", i % 7), "t/1", absl::StrCat(i)));
+  }
+  RunningGateway gateway(*config);
+  auto [ack, status] = SendAll(gateway.target(), events, 50);
+  EXPECT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(ack, static_cast<uint64_t>(kEvents));
+
+  // The single endpoint's bodies, by event id.
+  std::map<std::string, json> by_id;
+  for (const HttpSink::Request& r : single.requests()) {
+    json body = json::parse(r.body);
+    by_id[body["payload"].get<std::string>()] = body;
+  }
+  ASSERT_EQ(by_id.size(), static_cast<size_t>(kEvents));
+
+  std::vector<HttpSink::Request> posts = batched.requests();
+  ASSERT_GE(posts.size(), 3u);
+  // The first two posts failed with 503; their events come again later.
+  std::set<std::string> failed;
+  for (size_t i = 0; i < 2; ++i) {
+    for (const json& body : json::parse(posts[i].body)) failed.insert(body["payload"]);
+  }
+  EXPECT_GE(failed.size(), 2u);
+  std::map<std::string, int> last_n;  // client -> last payload number seen
+  size_t delivered = 0;
+  for (size_t i = 2; i < posts.size(); ++i) {
+    const HttpSink::Request& r = posts[i];
+    EXPECT_EQ(r.headers.find("Content-Type")->second, "application/json");
+    json array = json::parse(r.body);
+    ASSERT_TRUE(array.is_array()) << r.body;
+    EXPECT_GE(array.size(), 1u);
+    EXPECT_LE(array.size(), 25u);
+    for (const json& body : array) {
+      std::string payload = body["payload"].get<std::string>();
+      ASSERT_EQ(by_id.count(payload), 1u) << payload;
+      EXPECT_EQ(body, by_id[payload]) << "the same body as single delivery";
+      std::string client = body["from_client_id"].get<std::string>();
+      int n = std::stoi(payload);
+      EXPECT_GT(n, last_n[client]) << "order of " << client;
+      last_n[client] = n;
+      failed.erase(payload);
+      ++delivered;
+    }
+  }
+  EXPECT_EQ(delivered, static_cast<size_t>(kEvents)) << "each event once after the retries";
+  EXPECT_TRUE(failed.empty()) << "events of the failed batches were delivered later";
+  EXPECT_LT(posts.size(), static_cast<size_t>(kEvents) / 4) << "events were batched";
 }
 
 TEST(GatewayIntegrationTest, EndpointsAreIsolated) {

@@ -266,6 +266,8 @@ def summarize(args):
 
     max_vs_ceiling, max_vs_ceiling_runs = ratio('max', 'ceiling')
     mqtt_ratio, mqtt_ratio_runs = ratio('mqtt_plugin', 'mqtt_alone')
+    batched_vs_ceiling, batched_vs_ceiling_runs = ratio('batched', 'ceiling')
+    max_vs_before, max_vs_before_runs = ratio('max', 'before_max')
     rate_bases = sorted((b for b in groups if b.startswith('rate')), key=lambda b: int(b[4:]))
 
     rows = []
@@ -291,11 +293,15 @@ def summarize(args):
     row('ceiling: wrk -> nginx', 'ceiling', offered='-', ratio_text='1')
     row('1 request/event, max', 'max', offered='max',
         ratio_text=fmt(max_vs_ceiling) + ' x ceil')
-    rows.append(['batched delivery', 'n/a', 'n/a', 'n/a', 'n/a', 'n/a', 'n/a', 'n/a', 'n/a',
-                 'n/a', 'n/a', 'not built yet'])
+    row('batched, 100 events/POST', 'batched', offered='max',
+        ratio_text=fmt(batched_vs_ceiling) + ' x ceil')
     for b in rate_bases:
         row('1 request/event, fixed', b, offered=float(b[4:]))
     row('ingest only (filtered)', 'ingest', offered='max')
+    if 'before_max' in groups:
+        row('before: 1 request/event', 'before_max', offered='max',
+            ratio_text='now ' + fmt(max_vs_before) + ' x')
+        row('before: fixed', 'before_rate10000', offered=10000.0)
     row('mosquitto alone', 'mqtt_alone', offered='max', ratio_text='1')
     row('mosquitto + plugin + gw', 'mqtt_plugin', offered='max',
         ratio_text=fmt(mqtt_ratio) + ' x alone')
@@ -331,6 +337,8 @@ def summarize(args):
     ingest = med('ingest', 'rate')
     goal('ingest only >= 1,000,000 events/s', ingest, ingest is not None and ingest >= 1e6)
     cpu = med('max', 'cpu_us_per_event')
+    batched = med('batched', 'rate')
+    goal('batched >= 500,000 events/s delivered', batched, batched is not None and batched >= 5e5)
     goal('gateway CPU <= 10 us per delivered event', cpu, cpu is not None and cpu <= 10)
     goal('mosquitto with plugin+gateway >= 0.8 x alone', mqtt_ratio,
          mqtt_ratio is not None and mqtt_ratio >= 0.8)
@@ -354,6 +362,9 @@ def summarize(args):
     lines.append('per-run ratios: max/ceiling %s; mosquitto plugin/alone %s; filtered %s' % (
         ', '.join(fmt(v) for v in max_vs_ceiling_runs), ', '.join(fmt(v) for v in mqtt_ratio_runs),
         ', '.join(fmt(v) for v in mqtt_ingest_ratio_runs)))
+    if max_vs_before_runs:
+        lines.append('per-run ratios: max now/before %s' % ', '.join(
+            fmt(v) for v in max_vs_before_runs))
     lines.append('us/ev = CPU microseconds per request or event (= CPU s per million); gen = '
                  'wrk or eventgen; mosquitto CPU us/msg: %s alone, %s with plugin, %s filtered' % (
                      fmt(med('mqtt_alone', 'broker_cpu_us_per_event')),
@@ -374,6 +385,9 @@ def summarize(args):
         'medians': {b: {k: med(b, k) for k in sorted({k for r in g.values() for k in r})}
                     for b, g in groups.items()},
         'ratios': {'max_vs_ceiling': max_vs_ceiling, 'max_vs_ceiling_runs': max_vs_ceiling_runs,
+                   'batched_vs_ceiling': batched_vs_ceiling,
+                   'batched_vs_ceiling_runs': batched_vs_ceiling_runs,
+                   'max_vs_before': max_vs_before, 'max_vs_before_runs': max_vs_before_runs,
                    'mqtt_plugin_ingest_vs_alone': mqtt_ingest_ratio,
                    'mqtt_plugin_ingest_vs_alone_runs': mqtt_ingest_ratio_runs,
                    'mqtt_plugin_vs_alone': mqtt_ratio, 'mqtt_plugin_vs_alone_runs': mqtt_ratio_runs},

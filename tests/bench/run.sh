@@ -5,14 +5,19 @@
 #               request per event, as fast as acks allow
 #   rate R      the same at fixed offered rates, for end-to-end latency
 #   ingest      the same with a webhook whose filter matches nothing
+#   batched     the same as max with batch { max_events = 100 }: one POST
+#               per 100 events
 #   mosquitto   MQTT publish ingest of mosquitto alone and with the plugin
 #               streaming to a gateway that delivers to nginx
+#   before      with --baseline DIR: max and rate 10000 once more per run
+#               with DIR's webhook-gateway (another commit's build), for
+#               before/after ratios measured side by side
 # then prints one table, writes the raw figures as JSON and plots latency
 # against offered rate. Figures of one run share the machine's noise, so
 # compare ratios; each step is repeated --runs times and the median quoted.
 #
 #   tests/bench/run.sh [--smoke] [--build-dir DIR] [--runs N] [--out DIR]
-#                      [--profile]
+#                      [--profile] [--baseline BUILD_DIR]
 #
 # --build-dir uses an existing build (else a Release tree in build-bench/ is
 # configured and built); --smoke runs every step for ~2 s with small counts
@@ -31,6 +36,7 @@ build=""
 runs=3
 out=""
 profile=0
+baseline=""
 while (($#)); do
   case $1 in
     --smoke) smoke=1 ;;
@@ -38,6 +44,7 @@ while (($#)); do
     --runs) runs=$2; shift ;;
     --out) out=$2; shift ;;
     --profile) profile=1 ;;
+    --baseline) baseline=$(cd "$2" && pwd); shift ;;
     -h | --help) awk 'NR > 1 && !/^#/ {exit} NR > 1 {print substr($0, 3)}' "$0"; exit 0 ;;
     *) echo "run.sh: unknown argument $1" >&2; exit 2 ;;
   esac
@@ -82,7 +89,8 @@ fi
 gateway_bin=$build/gateway/webhook-gateway
 eventgen_bin=$build/broker_adapter/webhook-eventgen
 plugin=$build/broker_adapter/mosquitto/webhookgw_mosquitto.so
-for f in "$gateway_bin" "$eventgen_bin" "$plugin"; do
+baseline_bin=${baseline:+$baseline/gateway/webhook-gateway}
+for f in "$gateway_bin" "$eventgen_bin" "$plugin" $baseline_bin; do
   [[ -e $f ]] || { echo "run.sh: $f not built" >&2; exit 1; }
 done
 
@@ -190,7 +198,7 @@ f:close()
 EOF
 
 # --- gateway
-# write_config NAME EVENTS: a gateway config with one webhook "nginx".
+# write_config NAME EVENTS [EXTRA]: a gateway config with one webhook "nginx".
 write_config() {
   cat >"$work/$1.conf" <<EOF
 gateway {
@@ -201,12 +209,14 @@ gateway {
 }
 webhooks = [
   { name = "nginx", url = "http://127.0.0.1:$nginx_port/hook", pool_size = 32,
-    events = [ $2 ] }
+    events = [ $2 ] ${3:-} }
 ]
 EOF
 }
 write_config deliver '{ event = "on_message_publish" }'
 write_config ingest '{ event = "on_message_publish", topic = "never/#" }'
+write_config batched '{ event = "on_message_publish" }' \
+  'batch { max_events = 100, max_bytes = 1048576, linger = 2ms }'
 
 gw_pid=""
 gw_grpc=""
@@ -219,7 +229,7 @@ start_gateway() {
   : >"$log"
   # log_level warn hides the started line; ask for info on stderr only here.
   sed 's/log_level = warn/log_level = info/' "$conf" >"$conf.run"
-  "$@" "$gateway_bin" --config "$conf.run" 2>"$log" &
+  "$@" "${step_gateway_bin:-$gateway_bin}" --config "$conf.run" 2>"$log" &
   gw_pid=$!
   pids+=("$gw_pid")
   local _
@@ -352,6 +362,12 @@ for ((r = 1; r <= runs; r++)); do
   ceiling_step "ceiling.$r"
   gen_step "max.$r" deliver --rate 0 --count "$max_count"
   gen_step "ingest.$r" ingest --rate 0 --count "$ingest_count"
+  gen_step "batched.$r" batched --rate 0 --count "$max_count"
+  if [[ -n $baseline ]]; then
+    step_gateway_bin=$baseline_bin gen_step "before_max.$r" deliver --rate 0 --count "$max_count"
+    step_gateway_bin=$baseline_bin gen_step "before_rate10000.$r" deliver --rate 10000 \
+      --duration "$rate_seconds" --linger-ms 1
+  fi
   for rate in "${rates[@]}"; do
     # A short linger so that the adapter's batching does not dominate the
     # latency being measured (the default is 5 ms).

@@ -209,7 +209,7 @@ gateway {
 }
 webhooks = [
   { name = "nginx", url = "http://127.0.0.1:$nginx_port/hook", pool_size = 32,
-    events = [ $2 ] ${3:-} }
+    events = [ $2 ] ${3:+, $3} }
 ]
 EOF
 }

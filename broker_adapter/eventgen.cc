@@ -61,6 +61,9 @@ drops.
   --linger-ms N       adapter linger (default 5)
   --max-unacked N     adapter unacked events per stream (default 5000)
   --drain-timeout S   seconds to wait for acks after emitting (default 30)
+  --wait-streams S    before emitting, wait up to S seconds for every stream
+                      to be connected, so that latency figures leave out
+                      connection setup (default 0: emit at once)
   --tls-ca FILE       connect over TLS, verifying the gateway against FILE
   --tls-cert FILE     client certificate (PEM) for mutual TLS
   --tls-key FILE      its private key (PEM)
@@ -109,6 +112,7 @@ struct Flags {
   uint32_t linger_ms = 5;
   uint32_t max_unacked = 5000;
   double drain_timeout = 30;
+  double wait_streams = 0;
   std::string tls_ca;
   std::string tls_cert;
   std::string tls_key;
@@ -189,6 +193,8 @@ Flags ParseFlags(int argc, char** argv) {
       f.max_unacked = Number<uint32_t>(a, v);
     else if (a == "--drain-timeout")
       f.drain_timeout = Number<double>(a, v);
+    else if (a == "--wait-streams")
+      f.wait_streams = Number<double>(a, v);
     else if (a == "--tls-ca")
       f.tls_ca = v;
     else if (a == "--tls-cert")
@@ -322,6 +328,17 @@ int Main(int argc, char** argv) {
   std::mt19937_64 rng(42);
   std::discrete_distribution<size_t> pick(mix.weights.begin(), mix.weights.end());
   std::string payload;
+
+  if (flags.wait_streams > 0) {
+    const absl::Time give_up = absl::Now() + absl::Seconds(flags.wait_streams);
+    while (adapter->GetStats().streams_up < flags.streams && absl::Now() < give_up) {
+      absl::SleepFor(absl::Milliseconds(5));
+    }
+    if (adapter->GetStats().streams_up < flags.streams) {
+      Fail(absl::StrCat("only ", adapter->GetStats().streams_up, " of ", flags.streams,
+                        " streams connected after --wait-streams ", flags.wait_streams, " s"));
+    }
+  }
 
   uint64_t emitted = 0;
   uint64_t retried = 0;

@@ -260,7 +260,8 @@ gen_step() {
   ncpu0=$(nginx_cpu)
   t0=$(date +%s.%N)
   timed "$work/gen.cpu" "$eventgen_bin" --target "$gw_grpc" --kinds publish \
-    --payload-bytes "$payload_bytes" --clients 1000 --streams 4 --json "$@" >"$work/gen.json"
+    --payload-bytes "$payload_bytes" --clients 1000 --streams 4 --wait-streams 10 --json "$@" \
+    >"$work/gen.json"
   t1=$(date +%s.%N)
   cpu1=$(cpu_seconds "$gw_pid")
   cs1=$(ctx_switches "$gw_pid")

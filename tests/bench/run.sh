@@ -5,6 +5,8 @@
 #               request per event, as fast as acks allow
 #   rate R      the same at fixed offered rates, for end-to-end latency
 #   ingest      the same with a webhook whose filter matches nothing
+#   outage      once: the endpoint refuses connections for 60 s while events
+#               arrive at 20k/s; the gateway's RSS is sampled every second
 #   batched     the same as max with batch { max_events = 100 }: one POST
 #               per 100 events
 #   mosquitto   MQTT publish ingest of mosquitto alone and with the plugin
@@ -60,6 +62,7 @@ if ((smoke)); then
   rates=(5000 20000)
   mqtt_count=20000
   mqtt_reps=1
+  outage_seconds=3
 else
   wrk_seconds=10
   max_count=1000000
@@ -68,6 +71,7 @@ else
   rates=(5000 10000 20000 50000)
   mqtt_count=300000
   mqtt_reps=3
+  outage_seconds=60
 fi
 payload_bytes=64  # the gateway's publish body is then ~300 bytes, as wrk's
 
@@ -215,6 +219,9 @@ EOF
 }
 write_config deliver '{ event = "on_message_publish" }'
 write_config ingest '{ event = "on_message_publish", topic = "never/#" }'
+# A webhook whose endpoint refuses every connection (a port nothing listens on).
+dead_port=$(free_port)
+sed "s/:$nginx_port\//:$dead_port\//" "$work/deliver.conf" >"$work/outage.conf"
 write_config batched '{ event = "on_message_publish" }' \
   'batch { max_events = 100, max_bytes = 1048576, linger = 2ms }'
 
@@ -357,6 +364,32 @@ ceiling_step() {
   echo "  $name: $($py "$here/report.py" brief "$work/steps/$name.json")" >&2
 }
 
+# outage_step NAME SECONDS: the endpoint is down for SECONDS while events
+# arrive at 20k/s; samples the gateway's RSS every second, so the figure
+# shows whether memory stays bounded (by the queue budget) while it holds
+# everything.
+outage_step() {
+  local name=$1 seconds=$2
+  start_gateway outage
+  "$eventgen_bin" --target "$gw_grpc" --kinds publish --payload-bytes "$payload_bytes" \
+    --clients 1000 --streams 4 --wait-streams 10 --rate 20000 --duration "$seconds" \
+    --drain-timeout 1 --json >"$work/gen.json" &
+  local gen=$! samples=()
+  while kill -0 "$gen" 2>/dev/null; do
+    samples+=("$(awk '/^VmRSS:/ {print $2}' "/proc/$gw_pid/status")")
+    sleep 1
+  done
+  wait "$gen" || true
+  curl -sf "http://$gw_admin/metrics" >"$work/metrics.txt"
+  local hwm
+  hwm=$(hwm_kib "$gw_pid")
+  stop_gateway
+  $py "$here/report.py" outage --name "$name" --gen "$work/gen.json" \
+    --metrics "$work/metrics.txt" --hwm-kib "$hwm" --rss-kib "${samples[@]}" \
+    >"$work/steps/$name.json"
+  echo "  $name: $($py "$here/report.py" brief "$work/steps/$name.json")" >&2
+}
+
 echo "bench: build $build, $runs run(s), results in $out" >&2
 for ((r = 1; r <= runs; r++)); do
   echo "run $r/$runs" >&2
@@ -381,6 +414,9 @@ for ((r = 1; r <= runs; r++)); do
     mqtt_step "mqtt_plugin_ingest.$r$k" plugin_ingest
   done
 done
+
+# Once per bench: the outage is long and its figure is memory, not speed.
+((runs == 0)) || outage_step "outage.1" "$outage_seconds"
 
 stamp=$(date -u +%Y%m%dT%H%M%SZ)
 json=$out/bench-$stamp.json

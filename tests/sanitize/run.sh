@@ -11,7 +11,7 @@ src=$(cd "$(dirname "$0")/../.." && pwd)
 build=${1:-$src/build-sanitize}
 jobs=${JOBS:-2}
 tests="topic_filter_test body_test hocon_test config_test delivery_test outbound_policy_test
-  gateway_integration_test adapter_test"
+  gateway_integration_test adapter_test http_response_test delivery_security_test"
 
 cmake -S "$src" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DWEBHOOKGW_SANITIZE=address,undefined >/dev/null
@@ -27,3 +27,5 @@ ctest --test-dir "$build/gateway" --output-on-failure -j"$jobs"
 # adapter's tests exercise the threaded paths.
 "$build/tests/gateway_integration_test"
 "$build/broker_adapter/adapter_test"
+# The delivery client over TLS, against real HTTPS servers.
+"$build/tests/delivery_security_test"

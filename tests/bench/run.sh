@@ -285,9 +285,10 @@ gen_step() {
   echo "  $name: $($py "$here/report.py" brief "$work/steps/$name.json")" >&2
 }
 
-# mqtt_step NAME alone|plugin|plugin_ingest: mosquitto's publish ingest,
-# alone or with the plugin streaming to a gateway that delivers every publish
-# to nginx (plugin) or filters them all out (plugin_ingest).
+# mqtt_step NAME alone|plugin|plugin_ingest|plugin_batched: mosquitto's
+# publish ingest, alone or with the plugin streaming to a gateway that
+# delivers every publish to nginx (plugin; plugin_batched: 100 per POST) or
+# filters them all out (plugin_ingest).
 cc -O2 -o "$work/mqtt_flood" "$here/mqtt_flood.c" -lmosquitto
 mqtt_step() {
   local name=$1 mode=$2 mport
@@ -295,6 +296,7 @@ mqtt_step() {
   case $mode in
     plugin) start_gateway deliver ;;
     plugin_ingest) start_gateway ingest ;;
+    plugin_batched) start_gateway batched ;;
   esac
   {
     echo "listener $mport 127.0.0.1"
@@ -412,6 +414,7 @@ for ((r = 1; r <= runs; r++)); do
     mqtt_step "mqtt_alone.$r$k" alone
     mqtt_step "mqtt_plugin.$r$k" plugin
     mqtt_step "mqtt_plugin_ingest.$r$k" plugin_ingest
+    mqtt_step "mqtt_plugin_batched.$r$k" plugin_batched
   done
 done
 

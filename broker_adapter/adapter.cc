@@ -610,7 +610,7 @@ void Adapter::CheckAckTimeoutLocked(Shard& shard, CallState& cs, absl::Time now,
   ack_timeouts_.fetch_add(1, std::memory_order_relaxed);
   LogLocked(WGW_LOG_WARN, absl::StrCat("adapter: stream ", shard.index, " ack timeout call=", cs.id,
                                        " silent_for=", absl::FormatDuration(now - cs.waiting_since),
-                                       " unacked=", cs.inflight.size()));
+                                       " unacked=", cs.inflight.size(), " peer=", cs.peer));
   Call* call = cs.call;
   actions->push_back([call] { call->context.TryCancel(); });
 }
@@ -812,16 +812,20 @@ void Adapter::Run() {
 }
 
 void Adapter::OnWriteDone(Shard& shard, CallState& cs, bool ok) {
+  // The gateway's address, for the log; known once the call is on a
+  // connection, and read outside the lock.
+  const std::string peer = ok && !cs.hello_sent ? cs.call->context.peer() : std::string();
   absl::MutexLock lock(&mu_);
   cs.write_in_flight = false;
   if (!ok) {
     cs.broken = true;  // the stream is ending; OnDone brings the status
   } else if (!cs.hello_sent) {
     cs.hello_sent = true;
+    cs.peer = peer;
     cs.up = true;
     ++streams_up_;
     LogLocked(WGW_LOG_INFO, absl::StrCat("adapter: stream ", shard.index, " connected to ",
-                                         options_.target, " call=", cs.id));
+                                         options_.target, " call=", cs.id, " peer=", peer));
   }
   wake_ = true;
   cv_.Signal();
@@ -888,6 +892,8 @@ void Adapter::OnReadFailed(Shard& shard, CallState& cs) {
 
 void Adapter::OnDone(Shard& shard, CallState& cs, const grpc::Status& status) {
   absl::MutexLock lock(&mu_);
+  // A call that never connected has no gateway address.
+  const std::string peer = cs.peer.empty() ? "none" : cs.peer;
   cs.done = true;
   cs.broken = true;
   if (cs.up) {
@@ -898,7 +904,8 @@ void Adapter::OnDone(Shard& shard, CallState& cs, const grpc::Status& status) {
   RequeueLocked(shard, cs.inflight);
   const std::string what = absl::StrCat("adapter: stream ", shard.index, " ended call=", cs.id,
                                         " code=", static_cast<int>(status.error_code()),
-                                        " message=\"", status.error_message(), "\" unacked=", lost);
+                                        " message=\"", status.error_message(), "\" unacked=", lost,
+                                        " peer=", peer);
   if (&cs == shard.current) {
     shard.current = nullptr;
     ++shard.failures;

@@ -151,6 +151,7 @@ class Adapter {
     bool hold_released = false;
     bool cancel_requested = false;
     bool done = false;  // OnDone ran; the pump deletes it
+    std::string peer;   // the gateway's address, once connected (for logs)
     // Since when the call has had events outstanding with no word from the
     // gateway; InfiniteFuture while nothing is outstanding.
     absl::Time waiting_since = absl::InfiniteFuture();

@@ -902,10 +902,10 @@ void Adapter::OnDone(Shard& shard, CallState& cs, const grpc::Status& status) {
   }
   const size_t lost = cs.inflight.size();
   RequeueLocked(shard, cs.inflight);
-  const std::string what = absl::StrCat("adapter: stream ", shard.index, " ended call=", cs.id,
-                                        " code=", static_cast<int>(status.error_code()),
-                                        " message=\"", status.error_message(), "\" unacked=", lost,
-                                        " peer=", peer);
+  const std::string what =
+      absl::StrCat("adapter: stream ", shard.index, " ended call=", cs.id,
+                   " code=", static_cast<int>(status.error_code()), " message=\"",
+                   status.error_message(), "\" unacked=", lost, " peer=", peer);
   if (&cs == shard.current) {
     shard.current = nullptr;
     ++shard.failures;

@@ -217,8 +217,8 @@ TEST(AdapterTest, AckTimeoutMovesEventsOffASilentGateway) {
   ASSERT_TRUE(silent.Start().ok());
   ASSERT_TRUE(healthy.Start().ok());
   silent.set_ack(false);
-  AdapterOptions options = TestOptions(
-      absl::StrCat("ipv4:", silent.target(), ",", healthy.target()), 4);
+  AdapterOptions options =
+      TestOptions(absl::StrCat("ipv4:", silent.target(), ",", healthy.target()), 4);
   options.ack_timeout = absl::Seconds(1);
   auto adapter = MakeAdapter(options);
   ASSERT_NE(adapter, nullptr);

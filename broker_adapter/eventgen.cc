@@ -493,8 +493,7 @@ int Main(int argc, char** argv) {
         static_cast<unsigned long long>(s.dropped_full - retried),
         static_cast<unsigned long long>(s.dropped_invalid),
         static_cast<unsigned long long>(s.dropped_stopped),
-        static_cast<unsigned long long>(retried),
-        static_cast<unsigned long long>(s.ack_timeouts));
+        static_cast<unsigned long long>(retried), static_cast<unsigned long long>(s.ack_timeouts));
   }
   return s.dropped_stopped == 0 ? 0 : 1;
 }

@@ -52,7 +52,9 @@ class FakeGateway final : public v1::EventGateway::Service {
   // When positive, every call repeats its last ack this often, as the
   // gateway does while its endpoints are slow. Applies to calls opened
   // after it is set.
-  void set_heartbeat(absl::Duration every) { heartbeat_ms_.store(absl::ToInt64Milliseconds(every)); }
+  void set_heartbeat(absl::Duration every) {
+    heartbeat_ms_.store(absl::ToInt64Milliseconds(every));
+  }
   // The next batch read on any call ends that call with `code`.
   void FailNextBatch(grpc::StatusCode code);
   // Every call open now, at its next batch, sends GoAway whose

@@ -767,12 +767,28 @@ absl::Status BindGateway(const Value& v, absl::string_view path, GatewaySettings
       out->dead_letter_path = *s;
     } else {
       return UnknownKey(m, path,
-                        {"grpc_listen", "admin_listen", "max_queue_events", "max_queue_bytes",
-                         "max_event_bytes", "max_batch_events", "drain_grace", "log_level",
-                         "log_format", "dead_letter_path", "dead_letter_max_bytes",
-                         "max_streams_per_peer", "max_metadata_bytes", "tls", "auth", "outbound",
-                         "keepalive_time", "keepalive_timeout", "keepalive_min_client_interval",
-                         "stream_heartbeat", "max_connection_age", "max_connection_age_grace"});
+                        {"grpc_listen",
+                         "admin_listen",
+                         "max_queue_events",
+                         "max_queue_bytes",
+                         "max_event_bytes",
+                         "max_batch_events",
+                         "drain_grace",
+                         "log_level",
+                         "log_format",
+                         "dead_letter_path",
+                         "dead_letter_max_bytes",
+                         "max_streams_per_peer",
+                         "max_metadata_bytes",
+                         "tls",
+                         "auth",
+                         "outbound",
+                         "keepalive_time",
+                         "keepalive_timeout",
+                         "keepalive_min_client_interval",
+                         "stream_heartbeat",
+                         "max_connection_age",
+                         "max_connection_age_grace"});
     }
     if (!st.ok()) return st;
   }

@@ -339,8 +339,7 @@ TEST(ConfigErrorTest, BadDurationsAndSizes) {
             "gw.conf:3: webhook.batch.linger: expected a duration of at most 10s, got \"1m\"");
   EXPECT_EQ(ErrorOf(Hook("batch { max_bytes = 100 }")),
             "gw.conf:3: webhook.batch.max_bytes: expected a size from 1KiB to 64MiB, got 100");
-  EXPECT_EQ(ErrorOf(Hook("batch { size = 3 }")),
-            "gw.conf:3: webhook.batch.size: unknown key");
+  EXPECT_EQ(ErrorOf(Hook("batch { size = 3 }")), "gw.conf:3: webhook.batch.size: unknown key");
   EXPECT_EQ(ErrorOf(Hook("retry { initial_backoff = 5s, max_backoff = 1s }")),
             "gw.conf:3: webhook.retry: max_backoff is shorter than initial_backoff");
 }
@@ -393,7 +392,8 @@ TEST(ConfigErrorTest, BadLivenessSettings) {
   EXPECT_EQ(ErrorOf("gateway {\n  max_connection_age = 1000h\n}"),
             "gw.conf:2: gateway.max_connection_age: expected a duration of at most 24 days, "
             "got \"1000h\"");
-  EXPECT_EQ(ErrorOf("gateway {\n  keepalive = 10s\n}").rfind("gw.conf:2: gateway.keepalive: unknown key", 0),
+  EXPECT_EQ(ErrorOf("gateway {\n  keepalive = 10s\n}")
+                .rfind("gw.conf:2: gateway.keepalive: unknown key", 0),
             0u);
 }
 

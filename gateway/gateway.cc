@@ -105,8 +105,7 @@ Gateway::~Gateway() {
 void Gateway::TickStreams() {
   // A tick is at most a quarter of the heartbeat, so a heartbeat is late by
   // at most that much.
-  const absl::Duration period =
-      std::min(absl::Seconds(1), settings_.stream_heartbeat / 4);
+  const absl::Duration period = std::min(absl::Seconds(1), settings_.stream_heartbeat / 4);
   for (;;) {
     std::vector<std::shared_ptr<EventStream>> open;
     {

@@ -79,8 +79,10 @@ class Scenario:
         return harness.parse_metrics(text)
 
     def start_eventgen(self, host, targets, *flags, tag="eventgen"):
-        """webhook-eventgen with --verbose; returns (proc, LineLog of stderr)."""
-        target = "ipv4:" + ",".join("%s:%d" % (self.net[t].ip, GRPC_PORT) for t in targets)
+        """webhook-eventgen with --verbose; returns (proc, LineLog of stderr).
+        `targets` is a list of gateway hosts, or a gRPC target as text."""
+        target = targets if isinstance(targets, str) else (
+            "ipv4:" + ",".join("%s:%d" % (self.net[t].ip, GRPC_PORT) for t in targets))
         out = open(self.path("%s.json" % tag), "wb")
         p = self.net[host].popen([self.bins["webhook-eventgen"], "--target", target, "--json",
                                   "--verbose"] + list(flags), stdout=out, stderr=subprocess.PIPE)

@@ -256,6 +256,9 @@ AdapterOptions AdapterOptionsFromC(const wgw_adapter_options& in) {
   o.max_unacked_per_stream = in.max_unacked_per_stream;
   o.backoff_initial = absl::Milliseconds(in.backoff_initial_ms);
   o.backoff_max = absl::Milliseconds(in.backoff_max_ms);
+  o.ack_timeout = absl::Milliseconds(in.ack_timeout_ms);
+  o.keepalive_time = absl::Milliseconds(in.keepalive_time_ms);
+  o.keepalive_timeout = absl::Milliseconds(in.keepalive_timeout_ms);
   auto text = [](const char* s) { return s != nullptr ? std::string(s) : std::string(); };
   o.tls_ca_file = text(in.tls_ca_file);
   o.tls_cert_file = text(in.tls_cert_file);
@@ -373,6 +376,13 @@ absl::StatusOr<std::unique_ptr<Adapter>> Adapter::Create(AdapterOptions options)
     return absl::InvalidArgumentError(
         "adapter: backoff must satisfy 0 < backoff_initial <= backoff_max");
   }
+  if (options.keepalive_time < absl::Seconds(1) || options.keepalive_timeout < absl::Seconds(1)) {
+    return absl::InvalidArgumentError(
+        "adapter: keepalive_time and keepalive_timeout must be at least 1 s");
+  }
+  if (options.ack_timeout != absl::ZeroDuration() && options.ack_timeout < absl::Seconds(1)) {
+    return absl::InvalidArgumentError("adapter: ack_timeout must be 0 (off) or at least 1 s");
+  }
   if (options.token.find_first_of(std::string("\r\n\0", 3)) != std::string::npos) {
     return absl::InvalidArgumentError("adapter: token contains CR, LF or NUL");
   }
@@ -394,8 +404,15 @@ Adapter::Adapter(AdapterOptions options, std::shared_ptr<grpc::ChannelCredential
   // on the same gateway share its HTTP/2 connection.
   grpc::ChannelArguments args;
   args.SetLoadBalancingPolicyName("round_robin");
-  args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 10000);
-  args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 5000);
+  // Keepalive pings find a gateway that went silent (its node or network
+  // gone, so no reset ever arrives); the connection is then dropped and its
+  // calls fail. Pings continue while a stream idles (no data to send), or a
+  // silent gateway would only be noticed at the next batch.
+  args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS,
+              static_cast<int>(absl::ToInt64Milliseconds(options_.keepalive_time)));
+  args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS,
+              static_cast<int>(absl::ToInt64Milliseconds(options_.keepalive_timeout)));
+  args.SetInt(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS,
               static_cast<int>(absl::ToInt64Milliseconds(options_.backoff_initial)));
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS,
@@ -513,6 +530,7 @@ wgw_adapter_stats Adapter::GetStats() {
   s.dropped_full = dropped_full_.load(std::memory_order_relaxed);
   s.dropped_invalid = dropped_invalid_.load(std::memory_order_relaxed);
   s.dropped_stopped = dropped_stopped_.load(std::memory_order_relaxed);
+  s.ack_timeouts = ack_timeouts_.load(std::memory_order_relaxed);
   return s;
 }
 
@@ -552,6 +570,7 @@ std::vector<std::shared_ptr<const v1::Event>> Adapter::TakeBatchLocked(Shard& sh
                                                                        CallState& cs) {
   std::vector<std::shared_ptr<const v1::Event>> batch;
   uint64_t bytes = 0;
+  if (cs.inflight.empty()) cs.waiting_since = absl::Now();
   while (!shard.unsent.empty() && batch.size() < options_.batch_max_events &&
          cs.inflight.size() < options_.max_unacked_per_stream) {
     Entry& e = shard.unsent.front();
@@ -569,6 +588,31 @@ std::vector<std::shared_ptr<const v1::Event>> Adapter::TakeBatchLocked(Shard& sh
   }
   sent_.fetch_add(batch.size(), std::memory_order_relaxed);
   return batch;
+}
+
+void Adapter::CheckAckTimeoutLocked(Shard& shard, CallState& cs, absl::Time now, absl::Time* wake,
+                                    std::vector<std::function<void()>>* actions) {
+  if (options_.ack_timeout == absl::ZeroDuration() || cs.cancel_requested || cs.done ||
+      cs.waiting_since == absl::InfiniteFuture()) {
+    return;
+  }
+  const absl::Time due = cs.waiting_since + options_.ack_timeout;
+  if (now < due) {
+    *wake = std::min(*wake, due);
+    return;
+  }
+  // The gateway said nothing for ack_timeout although it repeats its ack
+  // every few seconds while it holds events: it, or the way to it, is gone.
+  // Cancelling ends the call locally at once; OnDone then requeues what it
+  // held, in order, for the next call.
+  cs.cancel_requested = true;
+  cs.broken = true;
+  ack_timeouts_.fetch_add(1, std::memory_order_relaxed);
+  LogLocked(WGW_LOG_WARN, absl::StrCat("adapter: stream ", shard.index, " ack timeout call=", cs.id,
+                                       " silent_for=", absl::FormatDuration(now - cs.waiting_since),
+                                       " unacked=", cs.inflight.size(), " peer=", cs.peer));
+  Call* call = cs.call;
+  actions->push_back([call] { call->context.TryCancel(); });
 }
 
 bool Adapter::FirstCallDueLocked(Shard& shard, absl::Time now, absl::Time* wake) {
@@ -617,6 +661,7 @@ void Adapter::PlanShardLocked(Shard& shard, absl::Time now, absl::Time* wake,
       }
       continue;
     }
+    CheckAckTimeoutLocked(shard, *cs, now, wake, actions);
     // A call that can take no more writes lets go of its hold so that it
     // can finish; one that got a GoAway half-closes first.
     if ((cs->draining || cs->broken) && !cs->hold_released && !cs->write_in_flight) {
@@ -767,16 +812,20 @@ void Adapter::Run() {
 }
 
 void Adapter::OnWriteDone(Shard& shard, CallState& cs, bool ok) {
+  // The gateway's address, for the log; known once the call is on a
+  // connection, and read outside the lock.
+  const std::string peer = ok && !cs.hello_sent ? cs.call->context.peer() : std::string();
   absl::MutexLock lock(&mu_);
   cs.write_in_flight = false;
   if (!ok) {
     cs.broken = true;  // the stream is ending; OnDone brings the status
   } else if (!cs.hello_sent) {
     cs.hello_sent = true;
+    cs.peer = peer;
     cs.up = true;
     ++streams_up_;
     LogLocked(WGW_LOG_INFO, absl::StrCat("adapter: stream ", shard.index, " connected to ",
-                                         options_.target, " call=", cs.id));
+                                         options_.target, " call=", cs.id, " peer=", peer));
   }
   wake_ = true;
   cv_.Signal();
@@ -796,6 +845,8 @@ void Adapter::OnResponse(Shard& shard, CallState& cs, const v1::StreamResponse& 
       cs.inflight.pop_front();
       ++n;
     }
+    // Any ack, a repeated one included, shows the gateway is alive.
+    cs.waiting_since = cs.inflight.empty() ? absl::InfiniteFuture() : now;
     if (n > 0) {
       acked_.fetch_add(n, std::memory_order_relaxed);
       if (&cs == shard.current) shard.failures = 0;
@@ -814,6 +865,7 @@ void Adapter::OnResponse(Shard& shard, CallState& cs, const v1::StreamResponse& 
       cs.inflight.pop_back();
     }
     RequeueLocked(shard, back);
+    cs.waiting_since = cs.inflight.empty() ? absl::InfiniteFuture() : absl::Now();
     cs.draining = true;
     if (&cs == shard.current) {
       shard.current = nullptr;
@@ -840,6 +892,8 @@ void Adapter::OnReadFailed(Shard& shard, CallState& cs) {
 
 void Adapter::OnDone(Shard& shard, CallState& cs, const grpc::Status& status) {
   absl::MutexLock lock(&mu_);
+  // A call that never connected has no gateway address.
+  const std::string peer = cs.peer.empty() ? "none" : cs.peer;
   cs.done = true;
   cs.broken = true;
   if (cs.up) {
@@ -848,9 +902,10 @@ void Adapter::OnDone(Shard& shard, CallState& cs, const grpc::Status& status) {
   }
   const size_t lost = cs.inflight.size();
   RequeueLocked(shard, cs.inflight);
-  const std::string what = absl::StrCat("adapter: stream ", shard.index, " ended call=", cs.id,
-                                        " code=", static_cast<int>(status.error_code()),
-                                        " message=\"", status.error_message(), "\" unacked=", lost);
+  const std::string what =
+      absl::StrCat("adapter: stream ", shard.index, " ended call=", cs.id,
+                   " code=", static_cast<int>(status.error_code()), " message=\"",
+                   status.error_message(), "\" unacked=", lost, " peer=", peer);
   if (&cs == shard.current) {
     shard.current = nullptr;
     ++shard.failures;

@@ -50,6 +50,17 @@ struct AdapterOptions {
   uint32_t max_unacked_per_stream = 5000;
   absl::Duration backoff_initial = absl::Milliseconds(100);
   absl::Duration backoff_max = absl::Seconds(10);
+  // A call with events outstanding that hears nothing from its gateway for
+  // this long (no ack, not even the repeat of its last ack that a gateway
+  // writes while it works) is cancelled and its events resent on another
+  // call. Zero turns the check off.
+  absl::Duration ack_timeout = absl::Seconds(20);
+  // HTTP/2 keepalive towards the gateways: a ping after keepalive_time, the
+  // connection dropped (and its calls failed) when the ping is unanswered
+  // for keepalive_timeout. Gateways refuse pings more frequent than their
+  // keepalive_min_client_interval (5 s by default).
+  absl::Duration keepalive_time = absl::Seconds(10);
+  absl::Duration keepalive_timeout = absl::Seconds(5);
   // Receives connection changes and periodic drop summaries, from the
   // adapter's own thread, never while the adapter holds its lock.
   std::function<void(wgw_log_level, const std::string&)> log;
@@ -140,6 +151,10 @@ class Adapter {
     bool hold_released = false;
     bool cancel_requested = false;
     bool done = false;  // OnDone ran; the pump deletes it
+    std::string peer;   // the gateway's address, once connected (for logs)
+    // Since when the call has had events outstanding with no word from the
+    // gateway; InfiniteFuture while nothing is outstanding.
+    absl::Time waiting_since = absl::InfiniteFuture();
     absl::Status status;
   };
 
@@ -174,6 +189,11 @@ class Adapter {
   // Moves the next batch from unsent to the call's inflight list, assigning
   // stream sequence numbers; returns its events (empty: nothing to send).
   std::vector<std::shared_ptr<const v1::Event>> TakeBatchLocked(Shard& shard, CallState& cs)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Cancels `cs` when it has waited ack_timeout for any word from its
+  // gateway with events outstanding; otherwise moves *wake to its deadline.
+  void CheckAckTimeoutLocked(Shard& shard, CallState& cs, absl::Time now, absl::Time* wake,
+                             std::vector<std::function<void()>>* actions)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Whether the first call of a shard may open now (see the definition).
   bool FirstCallDueLocked(Shard& shard, absl::Time now, absl::Time* wake)
@@ -215,6 +235,7 @@ class Adapter {
   std::atomic<uint64_t> dropped_full_{0};
   std::atomic<uint64_t> dropped_invalid_{0};
   std::atomic<uint64_t> dropped_stopped_{0};
+  std::atomic<uint64_t> ack_timeouts_{0};
 
   std::thread pump_;
   bool shut_down_ = false;  // Shutdown ran; touched only by the owner

@@ -198,6 +198,72 @@ TEST(AdapterTest, RejectsBadOptions) {
   o = TestOptions("127.0.0.1:1");
   o.backoff_max = absl::Milliseconds(1);
   EXPECT_FALSE(Adapter::Create(o).ok());
+  o = TestOptions("127.0.0.1:1");
+  o.keepalive_time = absl::Milliseconds(500);
+  EXPECT_FALSE(Adapter::Create(o).ok());
+  o = TestOptions("127.0.0.1:1");
+  o.ack_timeout = absl::Milliseconds(500);
+  EXPECT_FALSE(Adapter::Create(o).ok());
+  o.ack_timeout = absl::ZeroDuration();  // off
+  EXPECT_TRUE(Adapter::Create(o).ok());
+}
+
+// A gateway whose connection is alive but that never answers (no ack, no
+// heartbeat) holds the events its streams sent; the ack timeout abandons
+// those streams and the events reach the other gateway.
+TEST(AdapterTest, AckTimeoutMovesEventsOffASilentGateway) {
+  FakeGateway silent;
+  FakeGateway healthy;
+  ASSERT_TRUE(silent.Start().ok());
+  ASSERT_TRUE(healthy.Start().ok());
+  silent.set_ack(false);
+  AdapterOptions options =
+      TestOptions(absl::StrCat("ipv4:", silent.target(), ",", healthy.target()), 4);
+  options.ack_timeout = absl::Seconds(1);
+  auto adapter = MakeAdapter(options);
+  ASSERT_NE(adapter, nullptr);
+
+  constexpr int kEvents = 400;
+  for (int i = 0; i < kEvents; ++i) {
+    ASSERT_EQ(adapter->Emit(Publish(absl::StrCat("c", i % 40))), WGW_OK);
+  }
+  ASSERT_TRUE(WaitFor([&] { return adapter->GetStats().acked == kEvents; }))
+      << adapter->GetStats().acked;
+  CheckAllArrived(healthy.records(), kEvents);
+  const wgw_adapter_stats s = adapter->GetStats();
+  EXPECT_GT(silent.received(), 0u);  // some streams did start there
+  EXPECT_GE(s.ack_timeouts, 1u);
+  EXPECT_EQ(s.resent, silent.received());
+  EXPECT_EQ(s.queue_events, 0u);
+}
+
+// A gateway that holds events without acking them but repeats its last
+// ack (as it does while an endpoint retries) is slow, not gone: its
+// streams stay, and everything is acked once it catches up.
+TEST(AdapterTest, HeartbeatsKeepASlowGatewaysStreams) {
+  FakeGateway slow;
+  slow.set_ack(false);
+  slow.set_heartbeat(absl::Milliseconds(200));
+  ASSERT_TRUE(slow.Start().ok());
+  AdapterOptions options = TestOptions(slow.target(), 2);
+  options.ack_timeout = absl::Seconds(1);
+  auto adapter = MakeAdapter(options);
+  ASSERT_NE(adapter, nullptr);
+
+  for (int i = 0; i < 100; ++i) ASSERT_EQ(adapter->Emit(Publish(absl::StrCat("c", i))), WGW_OK);
+  ASSERT_TRUE(slow.WaitForReceived(100, absl::Seconds(30)));
+  absl::SleepFor(absl::Seconds(3));  // three ack timeouts
+  EXPECT_EQ(adapter->GetStats().ack_timeouts, 0u);
+  EXPECT_EQ(adapter->GetStats().queue_events, 100u);
+  EXPECT_EQ(slow.calls(), 2u);
+
+  slow.set_ack(true);  // acks again from the next batch on, cumulatively
+  for (int i = 0; i < 100; ++i) ASSERT_EQ(adapter->Emit(Publish(absl::StrCat("c", i))), WGW_OK);
+  ASSERT_TRUE(WaitFor([&] { return adapter->GetStats().acked == 200; }))
+      << adapter->GetStats().acked;
+  EXPECT_EQ(adapter->GetStats().ack_timeouts, 0u);
+  EXPECT_EQ(adapter->GetStats().resent, 0u);
+  EXPECT_EQ(slow.received(), 200u);
 }
 
 TEST(AdapterTest, KeepsEachClientOnOneStreamInOrder) {

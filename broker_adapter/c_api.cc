@@ -37,6 +37,9 @@ void wgw_adapter_options_init(wgw_adapter_options* options) {
   options->max_unacked_per_stream = 5000;
   options->backoff_initial_ms = 100;
   options->backoff_max_ms = 10000;
+  options->ack_timeout_ms = 20000;
+  options->keepalive_time_ms = 10000;
+  options->keepalive_timeout_ms = 5000;
 }
 
 wgw_adapter* wgw_adapter_create(const wgw_adapter_options* options, char* err, size_t err_len) {

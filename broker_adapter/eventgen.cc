@@ -61,6 +61,14 @@ drops.
   --linger-ms N       adapter linger (default 5)
   --max-unacked N     adapter unacked events per stream (default 5000)
   --drain-timeout S   seconds to wait for acks after emitting (default 30)
+  --ack-timeout-ms N  cancel a stream that hears nothing from its gateway for
+                      N ms while events are outstanding (default 20000; 0 off)
+  --keepalive-time-ms N, --keepalive-timeout-ms N
+                      HTTP/2 keepalive ping interval and ping deadline
+                      (default 10000 and 5000)
+  --backoff-max-ms N  longest reconnect backoff (default 10000)
+  --drop-when-full    shed events when the queue is full (counted), instead
+                      of waiting for room; as a broker does
   --wait-streams S    before emitting, wait up to S seconds for every stream
                       to be connected, so that latency figures leave out
                       connection setup (default 0: emit at once)
@@ -111,6 +119,11 @@ struct Flags {
   uint32_t batch_events = 500;
   uint32_t linger_ms = 5;
   uint32_t max_unacked = 5000;
+  uint32_t ack_timeout_ms = 20000;
+  uint32_t keepalive_time_ms = 10000;
+  uint32_t keepalive_timeout_ms = 5000;
+  uint32_t backoff_max_ms = 10000;
+  bool drop_when_full = false;
   double drain_timeout = 30;
   double wait_streams = 0;
   std::string tls_ca;
@@ -153,6 +166,10 @@ Flags ParseFlags(int argc, char** argv) {
       f.json = true;
       continue;
     }
+    if (a == "--drop-when-full") {
+      f.drop_when_full = true;
+      continue;
+    }
     if (a == "--verbose") {
       f.verbose = true;
       continue;
@@ -191,6 +208,14 @@ Flags ParseFlags(int argc, char** argv) {
       f.linger_ms = Number<uint32_t>(a, v);
     else if (a == "--max-unacked")
       f.max_unacked = Number<uint32_t>(a, v);
+    else if (a == "--ack-timeout-ms")
+      f.ack_timeout_ms = Number<uint32_t>(a, v);
+    else if (a == "--keepalive-time-ms")
+      f.keepalive_time_ms = Number<uint32_t>(a, v);
+    else if (a == "--keepalive-timeout-ms")
+      f.keepalive_timeout_ms = Number<uint32_t>(a, v);
+    else if (a == "--backoff-max-ms")
+      f.backoff_max_ms = Number<uint32_t>(a, v);
     else if (a == "--drain-timeout")
       f.drain_timeout = Number<double>(a, v);
     else if (a == "--wait-streams")
@@ -296,6 +321,10 @@ int Main(int argc, char** argv) {
   options.batch_max_events = flags.batch_events;
   options.linger = absl::Milliseconds(flags.linger_ms);
   options.max_unacked_per_stream = flags.max_unacked;
+  options.ack_timeout = absl::Milliseconds(flags.ack_timeout_ms);
+  options.keepalive_time = absl::Milliseconds(flags.keepalive_time_ms);
+  options.keepalive_timeout = absl::Milliseconds(flags.keepalive_timeout_ms);
+  options.backoff_max = absl::Milliseconds(flags.backoff_max_ms);
   options.tls_ca_file = flags.tls_ca;
   options.tls_cert_file = flags.tls_cert;
   options.tls_key_file = flags.tls_key;
@@ -395,7 +424,7 @@ int Main(int argc, char** argv) {
     absl::Time waiting_since = absl::InfiniteFuture();
     for (;;) {
       const int rc = adapter->Emit(proto);
-      if (rc != WGW_DROPPED_FULL || flags.rate > 0) break;
+      if (rc != WGW_DROPPED_FULL || flags.rate > 0 || flags.drop_when_full) break;
       // As fast as acks allow: wait for room instead of shedding, but not
       // forever when no gateway acks at all.
       const absl::Time now = absl::Now();
@@ -438,6 +467,7 @@ int Main(int argc, char** argv) {
       {"dropped_full", s.dropped_full - retried},
       {"dropped_invalid", s.dropped_invalid},
       {"dropped_stopped", s.dropped_stopped},
+      {"ack_timeouts", s.ack_timeouts},
       {"full_retries", retried},
       {"emit_seconds", emit_s},
       {"ack_seconds", ack_s},
@@ -454,7 +484,7 @@ int Main(int argc, char** argv) {
         "emitted %llu in %.2f s: accepted %llu (%.0f/s), acked %llu (%.0f/s over %.2f s)\n"
         "ack latency p50 %.2f ms, p99 %.2f ms\n"
         "sent %llu, resent %llu, dropped: full %llu, invalid %llu, stopped %llu "
-        "(waited for room %llu times)\n",
+        "(waited for room %llu times), ack timeouts %llu\n",
         static_cast<unsigned long long>(emitted), emit_s,
         static_cast<unsigned long long>(s.accepted), out["accepted_per_second"].get<double>(),
         static_cast<unsigned long long>(s.acked), out["acked_per_second"].get<double>(), ack_s,
@@ -463,7 +493,7 @@ int Main(int argc, char** argv) {
         static_cast<unsigned long long>(s.dropped_full - retried),
         static_cast<unsigned long long>(s.dropped_invalid),
         static_cast<unsigned long long>(s.dropped_stopped),
-        static_cast<unsigned long long>(retried));
+        static_cast<unsigned long long>(retried), static_cast<unsigned long long>(s.ack_timeouts));
   }
   return s.dropped_stopped == 0 ? 0 : 1;
 }

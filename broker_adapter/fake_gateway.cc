@@ -1,6 +1,9 @@
 #include "broker_adapter/fake_gateway.h"
 
+#include <thread>
+
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
 
 namespace webhookgw {
 
@@ -79,6 +82,34 @@ grpc::Status FakeGateway::Stream(
   }
   const uint32_t index = request.hello().stream_index();
   uint64_t next_seq = 1;
+  // Writes come from this thread and the heartbeat thread; gRPC allows one
+  // at a time.
+  absl::Mutex write_mu;
+  uint64_t acked = 0;
+  auto write_ack = [&](uint64_t seq) {
+    absl::MutexLock lock(&write_mu);
+    acked = std::max(acked, seq);
+    v1::StreamResponse response;
+    response.mutable_ack()->set_seq(acked);
+    return stream->Write(response);
+  };
+  absl::Notification ended;
+  std::thread heartbeat;
+  if (const int64_t every = heartbeat_ms_.load(); every > 0) {
+    heartbeat = std::thread([&, every] {
+      while (!ended.WaitForNotificationWithTimeout(absl::Milliseconds(every))) {
+        if (!write_ack(0)) return;
+      }
+    });
+  }
+  struct Join {
+    absl::Notification& ended;
+    std::thread& thread;
+    ~Join() {
+      ended.Notify();
+      if (thread.joinable()) thread.join();
+    }
+  } join{ended, heartbeat};
   while (stream->Read(&request)) {
     if (!request.has_batch() || request.batch().first_seq() != next_seq) {
       protocol_errors_.fetch_add(1);
@@ -107,16 +138,13 @@ grpc::Status FakeGateway::Stream(
       v1::StreamResponse response;
       response.mutable_go_away()->set_last_accepted_seq(last - holdback);
       response.mutable_go_away()->set_reason("fake gateway: draining");
+      absl::MutexLock lock(&write_mu);
       stream->Write(response);
       response.mutable_ack()->set_seq(last - holdback);
       stream->Write(response);
       return grpc::Status::OK;
     }
-    if (ack_.load()) {
-      v1::StreamResponse response;
-      response.mutable_ack()->set_seq(last);
-      if (!stream->Write(response)) break;
-    }
+    if (ack_.load() && !write_ack(last)) break;
   }
   return context->IsCancelled() ? grpc::Status::CANCELLED : grpc::Status::OK;
 }

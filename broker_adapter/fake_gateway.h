@@ -49,6 +49,12 @@ class FakeGateway final : public v1::EventGateway::Service {
 
   // Whether batches are acked; when false they are recorded only.
   void set_ack(bool ack) { ack_.store(ack); }
+  // When positive, every call repeats its last ack this often, as the
+  // gateway does while its endpoints are slow. Applies to calls opened
+  // after it is set.
+  void set_heartbeat(absl::Duration every) {
+    heartbeat_ms_.store(absl::ToInt64Milliseconds(every));
+  }
   // The next batch read on any call ends that call with `code`.
   void FailNextBatch(grpc::StatusCode code);
   // Every call open now, at its next batch, sends GoAway whose
@@ -70,6 +76,7 @@ class FakeGateway final : public v1::EventGateway::Service {
  private:
   const bool record_;
   std::atomic<bool> ack_{true};
+  std::atomic<int64_t> heartbeat_ms_{0};
   std::atomic<uint64_t> calls_{0};
   std::atomic<uint64_t> protocol_errors_{0};
   std::atomic<int> fail_code_{-1};

@@ -95,6 +95,17 @@ typedef struct wgw_adapter_options {
   /* Bearer token sent with every stream ("authorization: Bearer <token>");
    * NULL or "" sends none. Copied by wgw_adapter_create and never logged. */
   const char* token;
+  /* A stream with events outstanding that hears nothing from its gateway
+   * (gateways repeat their last ack every few seconds while they work) for
+   * ack_timeout_ms is cancelled and its events are resent on another
+   * stream. 0 turns the check off. */
+  uint32_t ack_timeout_ms;
+  /* HTTP/2 keepalive: a ping after keepalive_time_ms without one, and the
+   * connection to that gateway is dropped when the ping is unanswered for
+   * keepalive_timeout_ms. Gateways refuse pings more often than their
+   * keepalive_min_client_interval (5 s by default). */
+  uint32_t keepalive_time_ms;
+  uint32_t keepalive_timeout_ms;
 } wgw_adapter_options;
 
 /* One event. Strings are NUL-terminated UTF-8 and are copied by emit; a NULL
@@ -137,6 +148,7 @@ typedef struct wgw_adapter_stats {
   uint64_t queue_events;    /* events held now (queued or unacked) */
   uint64_t queue_bytes;     /* bytes held now */
   uint32_t streams_up;      /* streams connected now */
+  uint64_t ack_timeouts;    /* streams cancelled by ack_timeout_ms */
 } wgw_adapter_stats;
 
 /* Return codes of wgw_adapter_emit. */
@@ -147,7 +159,8 @@ typedef struct wgw_adapter_stats {
 
 /* Fills *options with defaults (4 streams, 100000 events / 64 MiB queue,
  * drop newest, batches of 500 events / 1 MiB / 5 ms, 5000 unacked per stream,
- * backoff 100 ms to 10 s, plaintext, no token). */
+ * backoff 100 ms to 10 s, ack timeout 20 s, keepalive 10 s / 5 s,
+ * plaintext, no token). */
 void wgw_adapter_options_init(wgw_adapter_options* options);
 
 /* Starts an adapter. Returns NULL and writes a message into err (if not

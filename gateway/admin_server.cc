@@ -74,6 +74,13 @@ std::string RenderMetrics(Gateway& gateway) {
   Header(&out, "webhookgw_streams_peer_limit_total", "counter",
          "Adapter streams refused because their address held max_streams_per_peer streams.");
   absl::StrAppend(&out, "webhookgw_streams_peer_limit_total ", m.streams_peer_limit.load(), "\n");
+  Header(&out, "webhookgw_streams_cancelled_total", "counter",
+         "Adapter streams ended by the adapter or by a broken connection (reset, keepalive "
+         "pings unanswered).");
+  absl::StrAppend(&out, "webhookgw_streams_cancelled_total ", m.streams_cancelled.load(), "\n");
+  Header(&out, "webhookgw_streams_aged_out_total", "counter",
+         "Adapter streams sent a GoAway because they reached max_connection_age.");
+  absl::StrAppend(&out, "webhookgw_streams_aged_out_total ", m.streams_aged_out.load(), "\n");
   Header(&out, "webhookgw_streams_open", "gauge", "Adapter streams open now.");
   absl::StrAppend(&out, "webhookgw_streams_open ", m.streams_open.load(), "\n");
   Header(&out, "webhookgw_queue_events", "gauge", "Events held in memory now.");

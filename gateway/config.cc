@@ -735,6 +735,24 @@ absl::Status BindGateway(const Value& v, absl::string_view path, GatewaySettings
       if (m.key == "max_queue_bytes") out->max_queue_bytes = *n;
       if (m.key == "max_event_bytes") out->max_event_bytes = *n;
       if (m.key == "dead_letter_max_bytes") out->dead_letter_max_bytes = *n;
+    } else if (m.key == "keepalive_time" || m.key == "keepalive_timeout" ||
+               m.key == "keepalive_min_client_interval" || m.key == "stream_heartbeat") {
+      absl::StatusOr<absl::Duration> d = Duration(mv, p, /*allow_zero=*/false);
+      if (!d.ok()) return d.status();
+      // gRPC counts in milliseconds; shorter would ping on every write.
+      if (*d < absl::Milliseconds(100) || *d > absl::Hours(24 * 24)) {
+        return Expected(mv, p, "a duration from 100ms to 24 days");
+      }
+      if (m.key == "keepalive_time") out->keepalive_time = *d;
+      if (m.key == "keepalive_timeout") out->keepalive_timeout = *d;
+      if (m.key == "keepalive_min_client_interval") out->keepalive_min_client_interval = *d;
+      if (m.key == "stream_heartbeat") out->stream_heartbeat = *d;
+    } else if (m.key == "max_connection_age" || m.key == "max_connection_age_grace") {
+      absl::StatusOr<absl::Duration> d = Duration(mv, p, /*allow_zero=*/true);
+      if (!d.ok()) return d.status();
+      if (*d > absl::Hours(24 * 24)) return Expected(mv, p, "a duration of at most 24 days");
+      (m.key == "max_connection_age" ? out->max_connection_age : out->max_connection_age_grace) =
+          *d;
     } else if (m.key == "drain_grace") {
       absl::StatusOr<absl::Duration> d = Duration(mv, p, /*allow_zero=*/true);
       if (!d.ok()) return d.status();
@@ -749,10 +767,28 @@ absl::Status BindGateway(const Value& v, absl::string_view path, GatewaySettings
       out->dead_letter_path = *s;
     } else {
       return UnknownKey(m, path,
-                        {"grpc_listen", "admin_listen", "max_queue_events", "max_queue_bytes",
-                         "max_event_bytes", "max_batch_events", "drain_grace", "log_level",
-                         "log_format", "dead_letter_path", "dead_letter_max_bytes",
-                         "max_streams_per_peer", "max_metadata_bytes", "tls", "auth", "outbound"});
+                        {"grpc_listen",
+                         "admin_listen",
+                         "max_queue_events",
+                         "max_queue_bytes",
+                         "max_event_bytes",
+                         "max_batch_events",
+                         "drain_grace",
+                         "log_level",
+                         "log_format",
+                         "dead_letter_path",
+                         "dead_letter_max_bytes",
+                         "max_streams_per_peer",
+                         "max_metadata_bytes",
+                         "tls",
+                         "auth",
+                         "outbound",
+                         "keepalive_time",
+                         "keepalive_timeout",
+                         "keepalive_min_client_interval",
+                         "stream_heartbeat",
+                         "max_connection_age",
+                         "max_connection_age_grace"});
     }
     if (!st.ok()) return st;
   }

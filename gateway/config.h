@@ -150,6 +150,25 @@ struct GatewaySettings {
   GrpcTlsSettings tls;
   AuthSettings auth;
   OutboundSettings outbound;
+  // Liveness of adapter connections. The gateway pings each connection
+  // after keepalive_time and drops it (ending its streams) when a ping is
+  // unanswered for keepalive_timeout: a peer that went silent is noticed
+  // in keepalive_time + keepalive_timeout. Adapters may ping as often as
+  // every keepalive_min_client_interval, with or without calls in flight;
+  // more often is answered with a GOAWAY ("too_many_pings").
+  absl::Duration keepalive_time = absl::Seconds(10);
+  absl::Duration keepalive_timeout = absl::Seconds(5);
+  absl::Duration keepalive_min_client_interval = absl::Seconds(5);
+  // A stream that wrote nothing for this long repeats its last ack, so that
+  // an adapter can tell a gateway that is busy (an endpoint retrying) from
+  // one that is gone (the adapter's ack timeout).
+  absl::Duration stream_heartbeat = absl::Seconds(5);
+  // Connections older than this (+-10%) get an HTTP/2 GOAWAY and their
+  // streams a GoAway, so adapters reconnect, re-resolve the gateways' name
+  // and spread onto gateways added since; after max_connection_age_grace
+  // more the connection is closed. Zero turns it off.
+  absl::Duration max_connection_age = absl::Minutes(5);
+  absl::Duration max_connection_age_grace = absl::Minutes(1);
   // Time SIGTERM gives in-flight work before the gateway exits.
   absl::Duration drain_grace = absl::Seconds(20);
   // "debug", "info", "warn" or "error"; "text" (key=value) or "json".

@@ -339,8 +339,7 @@ TEST(ConfigErrorTest, BadDurationsAndSizes) {
             "gw.conf:3: webhook.batch.linger: expected a duration of at most 10s, got \"1m\"");
   EXPECT_EQ(ErrorOf(Hook("batch { max_bytes = 100 }")),
             "gw.conf:3: webhook.batch.max_bytes: expected a size from 1KiB to 64MiB, got 100");
-  EXPECT_EQ(ErrorOf(Hook("batch { size = 3 }")),
-            "gw.conf:3: webhook.batch.size: unknown key");
+  EXPECT_EQ(ErrorOf(Hook("batch { size = 3 }")), "gw.conf:3: webhook.batch.size: unknown key");
   EXPECT_EQ(ErrorOf(Hook("retry { initial_backoff = 5s, max_backoff = 1s }")),
             "gw.conf:3: webhook.retry: max_backoff is shorter than initial_backoff");
 }
@@ -351,6 +350,51 @@ TEST(ConfigErrorTest, BadGatewaySettings) {
             "\"nohost\"");
   EXPECT_EQ(ErrorOf("gateway {\n  log_level = loud\n}"),
             "gw.conf:2: gateway.log_level: expected one of debug, info, warn, error, got \"loud\"");
+}
+
+TEST(ConfigTest, LivenessSettings) {
+  absl::StatusOr<Config> defaults = ParseConfig(Hook(""), "gw.conf");
+  ASSERT_TRUE(defaults.ok()) << defaults.status();
+  // The defaults notice a silent peer within 15 s and let the adapter's
+  // default pings (every 10 s) through.
+  EXPECT_EQ(defaults->gateway.keepalive_time, absl::Seconds(10));
+  EXPECT_EQ(defaults->gateway.keepalive_timeout, absl::Seconds(5));
+  EXPECT_EQ(defaults->gateway.keepalive_min_client_interval, absl::Seconds(5));
+  EXPECT_EQ(defaults->gateway.stream_heartbeat, absl::Seconds(5));
+  EXPECT_EQ(defaults->gateway.max_connection_age, absl::Minutes(5));
+  EXPECT_EQ(defaults->gateway.max_connection_age_grace, absl::Minutes(1));
+
+  absl::StatusOr<Config> config = ParseConfig(
+      "gateway {\n  keepalive_time = 2s\n  keepalive_timeout = 1500ms\n"
+      "  keepalive_min_client_interval = 1s\n  stream_heartbeat = 500\n"
+      "  max_connection_age = 0\n  max_connection_age_grace = 10s\n}\n" +
+          Hook(""),
+      "gw.conf");
+  ASSERT_TRUE(config.ok()) << config.status();
+  const GatewaySettings& gw = config->gateway;
+  EXPECT_EQ(gw.keepalive_time, absl::Seconds(2));
+  EXPECT_EQ(gw.keepalive_timeout, absl::Milliseconds(1500));
+  EXPECT_EQ(gw.keepalive_min_client_interval, absl::Seconds(1));
+  EXPECT_EQ(gw.stream_heartbeat, absl::Milliseconds(500));
+  EXPECT_EQ(gw.max_connection_age, absl::ZeroDuration());
+  EXPECT_EQ(gw.max_connection_age_grace, absl::Seconds(10));
+}
+
+TEST(ConfigErrorTest, BadLivenessSettings) {
+  EXPECT_EQ(ErrorOf("gateway {\n  keepalive_time = 0\n}"),
+            "gw.conf:2: gateway.keepalive_time: expected a duration greater than zero, got 0");
+  EXPECT_EQ(ErrorOf("gateway {\n  keepalive_timeout = 50ms\n}"),
+            "gw.conf:2: gateway.keepalive_timeout: expected a duration from 100ms to 24 days, "
+            "got \"50ms\"");
+  EXPECT_EQ(ErrorOf("gateway {\n  stream_heartbeat = \"often\"\n}"),
+            "gw.conf:2: gateway.stream_heartbeat: expected a duration (milliseconds, or a string "
+            "like \"250ms\", \"5s\", \"2m\", \"1h\"), got \"often\"");
+  EXPECT_EQ(ErrorOf("gateway {\n  max_connection_age = 1000h\n}"),
+            "gw.conf:2: gateway.max_connection_age: expected a duration of at most 24 days, "
+            "got \"1000h\"");
+  EXPECT_EQ(ErrorOf("gateway {\n  keepalive = 10s\n}")
+                .rfind("gw.conf:2: gateway.keepalive: unknown key", 0),
+            0u);
 }
 
 TEST(ConfigErrorTest, BadHeader) {

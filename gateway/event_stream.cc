@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <fstream>
+#include <random>
 #include <sstream>
 #include <utility>
 #include <vector>
@@ -73,6 +74,22 @@ absl::Status ConfigureGrpcListener(const GatewaySettings& settings, grpc::Server
       static_cast<int>(std::min<int64_t>(INT32_MAX, settings.max_event_bytes * 4 + (4 << 20))));
   builder->AddChannelArgument(GRPC_ARG_MAX_METADATA_SIZE,
                               static_cast<int>(settings.max_metadata_bytes));
+  // Liveness: the gateway pings every connection, so a silent adapter (its
+  // node or network gone) is dropped and its streams end; and it accepts
+  // the adapters' own pings at their interval, with or without calls, where
+  // gRPC's defaults would answer them with GOAWAY "too_many_pings".
+  auto ms = [](absl::Duration d) { return static_cast<int>(absl::ToInt64Milliseconds(d)); };
+  builder->AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, ms(settings.keepalive_time));
+  builder->AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, ms(settings.keepalive_timeout));
+  builder->AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  builder->AddChannelArgument(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
+  builder->AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS,
+                              ms(settings.keepalive_min_client_interval));
+  if (settings.max_connection_age > absl::ZeroDuration()) {
+    builder->AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_MS, ms(settings.max_connection_age));
+    builder->AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_GRACE_MS,
+                                ms(settings.max_connection_age_grace));
+  }
   return absl::OkStatus();
 }
 
@@ -113,7 +130,34 @@ EventStream* EventStream::Start(Gateway* gateway, grpc::CallbackServerContext* c
 }
 
 EventStream::EventStream(Gateway* gateway, grpc::CallbackServerContext* context)
-    : gateway_(gateway), peer_(context->peer()) {}
+    : gateway_(gateway), peer_(context->peer()), opened_(absl::Now()) {
+  // gRPC spreads connection ages by +-10%; streams spread theirs over the
+  // upper 10% so that an adapter's streams do not all reconnect at once.
+  const absl::Duration age = gateway_->settings().max_connection_age;
+  if (age > absl::ZeroDuration()) {
+    thread_local std::mt19937_64 rng(std::random_device{}());
+    std::uniform_real_distribution<double> spread(1.0, 1.1);
+    retire_at_ = opened_ + age * spread(rng);
+  }
+  last_write_ = opened_;
+}
+
+void EventStream::Tick(absl::Time now) {
+  bool retire = false;
+  {
+    absl::MutexLock lock(&mu_);
+    if (finish_called_ || done_) return;
+    retire = now >= retire_at_ && !go_away_pending_;
+    if (!write_in_flight_ && now - last_write_ >= gateway_->settings().stream_heartbeat) {
+      heartbeat_due_ = true;
+    }
+  }
+  if (retire) {
+    gateway_->metrics().streams_aged_out.fetch_add(1, std::memory_order_relaxed);
+    GoAway("max_connection_age reached");
+  }
+  Pump();
+}
 
 void EventStream::GoAway(std::string_view reason) {
   {
@@ -295,16 +339,22 @@ void EventStream::Pump() {
       response_.mutable_go_away()->set_reason(go_away_reason_);
       go_away_sent_ = true;
       action = Action::kWrite;
-    } else if (acked_ > written_ack_) {
+    } else if (acked_ > written_ack_ || heartbeat_due_) {
+      // A repeated ack is the heartbeat: it tells the adapter that this
+      // gateway is alive while its events wait on a slow endpoint.
       response_.Clear();
       response_.mutable_ack()->set_seq(acked_);
       written_ack_ = acked_;
+      heartbeat_due_ = false;
       action = Action::kWrite;
     } else if ((read_closed_ || go_away_sent_) && window_.empty()) {
       action = Action::kFinish;
       status = grpc::Status::OK;
     }
-    if (action == Action::kWrite) write_in_flight_ = true;
+    if (action == Action::kWrite) {
+      write_in_flight_ = true;
+      last_write_ = absl::Now();
+    }
     if (action == Action::kFinish) {
       // A read being started must be issued before Finish; its thread pumps
       // again afterwards.
@@ -339,6 +389,10 @@ void EventStream::OnCancel() {
     absl::MutexLock lock(&mu_);
     cancelled_ = true;
   }
+  // The adapter cancelled, or the connection broke (a reset, or keepalive
+  // pings unanswered): what this stream read is still delivered, and the
+  // adapter resends what it did not see acked.
+  gateway_->metrics().streams_cancelled.fetch_add(1, std::memory_order_relaxed);
   Pump();
 }
 

@@ -37,6 +37,11 @@ class EventStream : public grpc::ServerBidiReactor<v1::StreamRequest, v1::Stream
   // Sends GoAway, stops reading and finishes once what was read is done.
   void GoAway(std::string_view reason);
 
+  // Called about once a second: repeats the last ack when nothing was
+  // written for stream_heartbeat, and sends a GoAway once the stream is
+  // older than max_connection_age.
+  void Tick(absl::Time now);
+
   void OnReadDone(bool ok) override;
   void OnWriteDone(bool ok) override;
   void OnCancel() override;
@@ -62,6 +67,8 @@ class EventStream : public grpc::ServerBidiReactor<v1::StreamRequest, v1::Stream
   const std::string peer_;
   std::shared_ptr<EventStream> self_;  // gRPC's reference, dropped in OnDone
   bool peer_counted_ = false;          // set in Start; AcquirePeer succeeded
+  const absl::Time opened_;
+  absl::Time retire_at_ = absl::InfiniteFuture();  // GoAway due (max_connection_age)
 
   v1::StreamRequest request_;  // touched only by the read in progress
   bool hello_seen_ = false;    // idem
@@ -75,6 +82,8 @@ class EventStream : public grpc::ServerBidiReactor<v1::StreamRequest, v1::Stream
   // finished flags for acked_+1 .. next_seq_-1
   std::deque<bool> window_ ABSL_GUARDED_BY(mu_);
   bool write_in_flight_ ABSL_GUARDED_BY(mu_) = false;
+  absl::Time last_write_ ABSL_GUARDED_BY(mu_);
+  bool heartbeat_due_ ABSL_GUARDED_BY(mu_) = false;
   // Set while a thread is between deciding to read and StartRead returning.
   bool starting_read_ ABSL_GUARDED_BY(mu_) = false;
   bool read_closed_ ABSL_GUARDED_BY(mu_) = false;

@@ -93,7 +93,33 @@ Gateway::Gateway(const GatewaySettings& settings)
       budget_(settings_.max_queue_events, settings_.max_queue_bytes, &metrics_),
       dead_letters_(settings_.dead_letter_path, settings_.dead_letter_max_bytes) {}
 
-Gateway::~Gateway() { Drain(absl::Now()); }
+Gateway::~Gateway() {
+  Drain(absl::Now());
+  {
+    absl::MutexLock lock(&mu_);
+    stop_ticker_ = true;
+  }
+  if (ticker_.joinable()) ticker_.join();
+}
+
+void Gateway::TickStreams() {
+  // A tick is at most a quarter of the heartbeat, so a heartbeat is late by
+  // at most that much.
+  const absl::Duration period = std::min(absl::Seconds(1), settings_.stream_heartbeat / 4);
+  for (;;) {
+    std::vector<std::shared_ptr<EventStream>> open;
+    {
+      absl::MutexLock lock(&mu_);
+      mu_.AwaitWithTimeout(absl::Condition(&stop_ticker_), period);
+      if (stop_ticker_) return;
+      for (auto& weak : streams_) {
+        if (auto stream = weak.lock()) open.push_back(std::move(stream));
+      }
+    }
+    const absl::Time now = absl::Now();
+    for (auto& stream : open) stream->Tick(now);
+  }
+}
 
 EndpointMetrics* Gateway::MetricsFor(const std::string& webhook) {
   absl::MutexLock lock(&metrics_mu_);
@@ -127,8 +153,11 @@ absl::StatusOr<std::unique_ptr<Gateway::Routes>> Gateway::BuildRoutes(
 }
 
 void Gateway::Start() {
-  absl::ReaderMutexLock lock(&routes_mu_);
-  for (auto& endpoint : routes_->endpoints) endpoint->Start();
+  {
+    absl::ReaderMutexLock lock(&routes_mu_);
+    for (auto& endpoint : routes_->endpoints) endpoint->Start();
+  }
+  if (!ticker_.joinable()) ticker_ = std::thread([this] { TickStreams(); });
 }
 
 absl::Status Gateway::Reload(const Config& config) {

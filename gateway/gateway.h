@@ -4,6 +4,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
@@ -42,6 +43,8 @@ class Gateway {
   static absl::StatusOr<std::unique_ptr<Gateway>> Create(const Config& config);
   ~Gateway();
 
+  // Starts the endpoints and the stream ticker (heartbeats and
+  // max_connection_age, see EventStream::Tick).
   void Start();
 
   // Applies the webhooks of `config` (validated by the caller): new events
@@ -123,6 +126,12 @@ class Gateway {
   // Accepted bearer tokens: gateway.auth.tokens and the lines of token_file.
   std::vector<std::string> tokens_;
   std::vector<std::weak_ptr<EventStream>> streams_ ABSL_GUARDED_BY(mu_);
+
+  // Ticks every open stream about once a second until the gateway is
+  // destroyed (draining streams too: they still owe heartbeats).
+  void TickStreams();
+  bool stop_ticker_ ABSL_GUARDED_BY(mu_) = false;
+  std::thread ticker_;
 };
 
 }  // namespace webhookgw

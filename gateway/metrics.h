@@ -61,6 +61,8 @@ struct GatewayMetrics {
   Counter streams_refused{0};          // protocol errors, limits
   Counter streams_unauthenticated{0};  // missing or wrong bearer token
   Counter streams_peer_limit{0};       // over max_streams_per_peer
+  Counter streams_cancelled{0};        // ended by the adapter or a broken connection
+  Counter streams_aged_out{0};         // sent GoAway at max_connection_age
   Gauge streams_open{0};
   Gauge queue_events{0};  // events held, over all streams
   Gauge queue_bytes{0};

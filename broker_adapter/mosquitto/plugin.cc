@@ -338,6 +338,16 @@ Plugin* CreatePlugin(mosquitto_plugin_id_t* id, mosquitto_opt* opts, int opt_cou
     adapter_options.queue_max_bytes = plugin->options.queue_max_bytes;
   }
   adapter_options.drop_policy = plugin->options.drop_oldest ? WGW_DROP_OLDEST : WGW_DROP_NEWEST;
+  if (plugin->options.ack_timeout_ms >= 0) {
+    adapter_options.ack_timeout_ms = static_cast<uint32_t>(plugin->options.ack_timeout_ms);
+  }
+  if (plugin->options.keepalive_time_ms > 0) {
+    adapter_options.keepalive_time_ms = static_cast<uint32_t>(plugin->options.keepalive_time_ms);
+  }
+  if (plugin->options.keepalive_timeout_ms > 0) {
+    adapter_options.keepalive_timeout_ms =
+        static_cast<uint32_t>(plugin->options.keepalive_timeout_ms);
+  }
   adapter_options.log = RelayLog;
   adapter_options.log_ctx = &plugin->logs;
   const PluginOptions& o = plugin->options;

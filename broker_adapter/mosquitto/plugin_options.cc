@@ -71,6 +71,18 @@ absl::Status ParseOne(const std::string& key, const std::string& value, PluginOp
   } else if (key == "shutdown_timeout_ms") {
     if (auto s = ParseU64(key, value, 3600 * 1000, &n); !s.ok()) return s;
     o->shutdown_timeout_ms = static_cast<uint32_t>(n);
+  } else if (key == "ack_timeout_ms") {
+    // 0 is allowed here: it turns the check off.
+    if (value == "0") {
+      o->ack_timeout_ms = 0;
+      return absl::OkStatus();
+    }
+    if (auto s = ParseU64(key, value, 3600 * 1000, &n); !s.ok()) return s;
+    o->ack_timeout_ms = static_cast<uint32_t>(n);
+  } else if (key == "keepalive_time_ms" || key == "keepalive_timeout_ms") {
+    if (auto s = ParseU64(key, value, 3600 * 1000, &n); !s.ok()) return s;
+    (key == "keepalive_time_ms" ? o->keepalive_time_ms : o->keepalive_timeout_ms) =
+        static_cast<uint32_t>(n);
   } else if (key == "tls_ca_file") {
     o->tls_ca_file = value;
   } else if (key == "tls_cert_file") {

@@ -41,6 +41,11 @@ struct PluginOptions {
   // running broker.
   std::string config_file;
   uint32_t shutdown_timeout_ms = 2000;
+  // Liveness towards the gateways; -1 (unset) keeps the adapter's defaults,
+  // ack_timeout_ms 0 turns that check off.
+  int64_t ack_timeout_ms = -1;
+  int64_t keepalive_time_ms = -1;
+  int64_t keepalive_timeout_ms = -1;
   // TLS towards the gateways (files in PEM) and the bearer token; empty
   // means unset. A token is usually given through token_file, so that it is
   // not in mosquitto.conf.

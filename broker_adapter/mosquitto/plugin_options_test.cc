@@ -66,6 +66,25 @@ TEST(PluginOptionsTest, ErrorsNameTheKey) {
       HasSubstr("plugin_opt_tls_cert_file and plugin_opt_tls_key_file: give both or neither"));
 }
 
+TEST(PluginOptionsTest, Liveness) {
+  auto unset = ParsePluginOptions({{"target", "t"}});
+  ASSERT_TRUE(unset.ok()) << unset.status();
+  EXPECT_EQ(unset->ack_timeout_ms, -1);
+  EXPECT_EQ(unset->keepalive_time_ms, -1);
+  auto o = ParsePluginOptions({{"target", "t"},
+                               {"ack_timeout_ms", "0"},
+                               {"keepalive_time_ms", "2000"},
+                               {"keepalive_timeout_ms", "1500"}});
+  ASSERT_TRUE(o.ok()) << o.status();
+  EXPECT_EQ(o->ack_timeout_ms, 0);
+  EXPECT_EQ(o->keepalive_time_ms, 2000);
+  EXPECT_EQ(o->keepalive_timeout_ms, 1500);
+  EXPECT_THAT(ParsePluginOptions({{"target", "t"}, {"keepalive_time_ms", "0"}}).status().message(),
+              HasSubstr("plugin_opt_keepalive_time_ms: expected a positive integer"));
+  EXPECT_THAT(ParsePluginOptions({{"target", "t"}, {"ack_timeout_ms", "soon"}}).status().message(),
+              HasSubstr("plugin_opt_ack_timeout_ms: expected a positive integer, got \"soon\""));
+}
+
 TEST(PluginOptionsTest, TlsAndToken) {
   auto o = ParsePluginOptions({{"target", "gw:7070"},
                                {"tls_ca_file", "/ca.pem"},

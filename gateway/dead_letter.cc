@@ -49,9 +49,9 @@ absl::Status DeadLetterWriter::RotateLocked() {
   return absl::OkStatus();
 }
 
-absl::Status DeadLetterWriter::Write(const v1::Event& event, const DeadLetter& letter) {
-  if (path_.empty()) return absl::OkStatus();
-  std::string line = "{\"id\":\"";
+void AppendDeadLetterRecord(const v1::Event& event, const DeadLetter& letter, std::string* out) {
+  std::string& line = *out;
+  line += "{\"id\":\"";
   AppendJsonStringContents(EventId(event), &line);
   line += "\",\"webhook\":\"";
   AppendJsonStringContents(letter.webhook, &line);
@@ -62,7 +62,12 @@ absl::Status DeadLetterWriter::Write(const v1::Event& event, const DeadLetter& l
                   ",\"event\":\"");
   AppendBase64(event.SerializeAsString(), &line);
   line += "\"}\n";
+}
 
+absl::Status DeadLetterWriter::Write(const v1::Event& event, const DeadLetter& letter) {
+  if (path_.empty()) return absl::OkStatus();
+  std::string line;
+  AppendDeadLetterRecord(event, letter, &line);
   absl::MutexLock lock(&mu_);
   if (file_ == nullptr) {
     return absl::FailedPreconditionError(absl::StrCat("dead-letter file ", path_, ": not open"));

@@ -21,6 +21,9 @@ struct DeadLetter {
   int attempts = 0;
 };
 
+// Appends one dead-letter record, a JSON object and a newline, to *out.
+void AppendDeadLetterRecord(const v1::Event& event, const DeadLetter& letter, std::string* out);
+
 // Appends dead letters to a JSON-lines file, one object per event, with the
 // event itself (protobuf, base64) so that it can be replayed. When the file
 // would exceed max_bytes it is rotated to "<path>.1" (replacing an older

@@ -397,6 +397,28 @@ absl::Status BindBatch(const Value& v, absl::string_view path, BatchConfig* out)
   return absl::OkStatus();
 }
 
+absl::Status BindPark(const Value& v, absl::string_view path, ParkConfig* out) {
+  if (absl::Status st = ExpectObject(v, path); !st.ok()) return st;
+  for (const Member& m : v.members) {
+    std::string p = Child(path, m.key);
+    if (m.key == "after") {
+      absl::StatusOr<absl::Duration> d = Duration(m.value, p, /*allow_zero=*/false);
+      if (!d.ok()) return d.status();
+      if (*d < absl::Milliseconds(10) || *d > absl::Hours(1)) {
+        return Expected(m.value, p, "a duration from 10ms to 1h");
+      }
+      out->after = *d;
+    } else if (m.key == "max_events") {
+      absl::StatusOr<int64_t> n = Integer(m.value, p, 0, int64_t{1} << 32);
+      if (!n.ok()) return n.status();
+      out->max_events = *n;
+    } else {
+      return UnknownKey(m, path, {"after", "max_events"});
+    }
+  }
+  return absl::OkStatus();
+}
+
 absl::Status BindEndpointTls(const Value& v, absl::string_view path, EndpointTls* out) {
   if (absl::Status st = ExpectObject(v, path); !st.ok()) return st;
   for (const Member& m : v.members) {
@@ -575,6 +597,8 @@ absl::Status BindWebhook(const Value& v, absl::string_view path, WebhookConfig* 
       st = BindRetry(mv, p, &out->retry);
     } else if (m.key == "batch") {
       st = BindBatch(mv, p, &out->batch);
+    } else if (m.key == "park") {
+      st = BindPark(mv, p, &out->park);
     } else if (m.key == "tls") {
       st = BindEndpointTls(mv, p, &out->tls);
     } else if (m.key == "signing") {
@@ -586,7 +610,8 @@ absl::Status BindWebhook(const Value& v, absl::string_view path, WebhookConfig* 
       return UnknownKey(
           m, path,
           {"name", "url", "headers", "body", "pool_size", "cancel_timeout", "request_timeout",
-           "connect_timeout", "idle_timeout", "retry", "batch", "tls", "signing", "events"});
+           "connect_timeout", "idle_timeout", "retry", "batch", "park", "tls", "signing",
+           "events"});
     }
     if (!st.ok()) return st;
   }
@@ -761,10 +786,10 @@ absl::Status BindGateway(const Value& v, absl::string_view path, GatewaySettings
       st = BindOneOf(mv, p, {"debug", "info", "warn", "error"}, &out->log_level);
     } else if (m.key == "log_format") {
       st = BindOneOf(mv, p, {"text", "json"}, &out->log_format);
-    } else if (m.key == "dead_letter_path") {
+    } else if (m.key == "dead_letter_path" || m.key == "spool_dir") {
       absl::StatusOr<std::string> s = String(mv, p);
       if (!s.ok()) return s.status();
-      out->dead_letter_path = *s;
+      (m.key == "spool_dir" ? out->spool_dir : out->dead_letter_path) = *s;
     } else {
       return UnknownKey(m, path,
                         {"grpc_listen",
@@ -778,6 +803,7 @@ absl::Status BindGateway(const Value& v, absl::string_view path, GatewaySettings
                          "log_format",
                          "dead_letter_path",
                          "dead_letter_max_bytes",
+                         "spool_dir",
                          "max_streams_per_peer",
                          "max_metadata_bytes",
                          "tls",

@@ -70,6 +70,17 @@ struct BatchConfig {
   bool enabled() const { return max_events > 1; }
 };
 
+// `park { ... }`: how long an event may wait on this endpoint before the
+// endpoint takes it over from its stream, writing it to its spool, so that
+// the stream can ack it and a slow or dead endpoint holds back no other.
+struct ParkConfig {
+  absl::Duration after = absl::Seconds(1);
+  // Parked events this endpoint keeps at most (they stay in memory until
+  // delivered or given up on); beyond it, events wait unparked and the
+  // gateway pushes back on streams as it does without parking.
+  int64_t max_events = 50000;
+};
+
 // One webhook endpoint: NanoMQ's `webhook { ... }` block or one element of
 // `webhooks = [ ... ]`.
 struct WebhookConfig {
@@ -88,6 +99,7 @@ struct WebhookConfig {
   absl::Duration idle_timeout = absl::Seconds(60);
   RetryPolicy retry;
   BatchConfig batch;
+  ParkConfig park;
   // `tls { ... }`: how HTTPS endpoints are verified and how the gateway
   // identifies itself to them. Unused for http:// URLs.
   EndpointTls tls;
@@ -178,6 +190,11 @@ struct GatewaySettings {
   // keep only the count and a log line per event.
   std::string dead_letter_path = "dead-letters.jsonl";
   int64_t dead_letter_max_bytes = 64LL << 20;
+  // Where endpoints record the events they park, one directory per
+  // webhook. "" turns parking off: then an event waits in memory until
+  // every endpoint is done with it, and a dead endpoint can stall the
+  // others once the adapters' windows are full.
+  std::string spool_dir = "spool";
 };
 
 // Bounds of a configured webhook header, so that a typo cannot produce a

@@ -89,6 +89,7 @@ gateway {
   log_level = debug
   log_format = json
   dead_letter_path = "/var/lib/gw/dead.jsonl"
+  spool_dir = "/var/lib/gw/spool"
   dead_letter_max_bytes = 1048576
 }
 webhooks = [
@@ -102,6 +103,7 @@ webhooks = [
     idle_timeout = "1h"
     retry { max_attempts = 3, initial_backoff = "100ms", max_backoff = "5s", max_age = "1m" }
     batch { max_events = 50, max_bytes = "256KiB", linger = 0ms }
+    park { after = 250ms, max_events = 0 }
     events = [ { event = on_message_publish, topic = "sensors/+/temp" },
                { event = on_client_subscribe, topic = "#" } ]
   },
@@ -122,6 +124,7 @@ webhook { url = "http://first", events = [{ event = on_message_acked }] }
   EXPECT_EQ(gw.log_format, "json");
   EXPECT_EQ(gw.dead_letter_path, "/var/lib/gw/dead.jsonl");
   EXPECT_EQ(gw.dead_letter_max_bytes, 1048576);
+  EXPECT_EQ(gw.spool_dir, "/var/lib/gw/spool");
 
   ASSERT_EQ(config->webhooks.size(), 3u);
   // `webhook` comes first whatever the file order.
@@ -129,7 +132,7 @@ webhook { url = "http://first", events = [{ event = on_message_acked }] }
   EXPECT_EQ(config->webhooks[0].url, "http://first");
   const WebhookConfig& audit = config->webhooks[1];
   EXPECT_EQ(audit.name, "audit");
-  EXPECT_EQ(audit.where, "gw.conf:15");
+  EXPECT_EQ(audit.where, "gw.conf:16");
   EXPECT_THAT(audit.headers,
               ElementsAre(Pair("authorization", "Bearer x"), Pair("x-tenant", "t1")));
   EXPECT_EQ(audit.body.encoding, PayloadEncoding::kBase62);
@@ -138,6 +141,10 @@ webhook { url = "http://first", events = [{ event = on_message_acked }] }
   EXPECT_EQ(audit.batch.max_bytes, 256 << 10);
   EXPECT_EQ(audit.batch.linger, absl::ZeroDuration());
   EXPECT_FALSE(config->webhooks[0].batch.enabled()) << "one event per request by default";
+  EXPECT_EQ(audit.park.after, absl::Milliseconds(250));
+  EXPECT_EQ(audit.park.max_events, 0);
+  EXPECT_EQ(config->webhooks[0].park.after, absl::Seconds(1));
+  EXPECT_EQ(config->webhooks[0].park.max_events, 50000);
   EXPECT_EQ(audit.body.absent_username, AbsentUsername::kNull);
   EXPECT_EQ(audit.body.base62_max_bytes, 512u);
   EXPECT_EQ(audit.request_timeout, absl::Seconds(2));
@@ -340,6 +347,11 @@ TEST(ConfigErrorTest, BadDurationsAndSizes) {
   EXPECT_EQ(ErrorOf(Hook("batch { max_bytes = 100 }")),
             "gw.conf:3: webhook.batch.max_bytes: expected a size from 1KiB to 64MiB, got 100");
   EXPECT_EQ(ErrorOf(Hook("batch { size = 3 }")), "gw.conf:3: webhook.batch.size: unknown key");
+  EXPECT_EQ(ErrorOf(Hook("park { after = 1ms }")),
+            "gw.conf:3: webhook.park.after: expected a duration from 10ms to 1h, got \"1ms\"");
+  EXPECT_EQ(ErrorOf(Hook("park { max_events = -1 }")),
+            "gw.conf:3: webhook.park.max_events: expected a non-negative integer, got -1");
+  EXPECT_EQ(ErrorOf(Hook("park { later = 1s }")), "gw.conf:3: webhook.park.later: unknown key; did you mean after?");
   EXPECT_EQ(ErrorOf(Hook("retry { initial_backoff = 5s, max_backoff = 1s }")),
             "gw.conf:3: webhook.retry: max_backoff is shorter than initial_backoff");
 }

@@ -65,8 +65,12 @@ absl::Time EventTime(const v1::Event& event) {
 
 struct Endpoint::Lane {
   std::string key;
-  std::deque<std::shared_ptr<Job>> jobs;
+  std::deque<Held> jobs;
+  // The front `parked` jobs are parked (always a prefix: a lane's jobs
+  // are parked oldest first and finished from the front).
+  size_t parked = 0;
   int attempts = 0;  // attempts made for the jobs at the front
+  bool failed = false;  // an attempt for the front jobs failed: retrying
   absl::Time first_attempt;
 };
 
@@ -98,6 +102,7 @@ struct Endpoint::Connection {
 
 absl::StatusOr<std::unique_ptr<Endpoint>> Endpoint::Create(const WebhookConfig& config,
                                                            const OutboundSettings& outbound,
+                                                           const std::string& spool_dir,
                                                            DeadLetterWriter* dead_letters,
                                                            EndpointMetrics* metrics) {
   absl::StatusOr<WebhookUrl> url = ParseWebhookUrl(config.url);
@@ -170,20 +175,28 @@ absl::StatusOr<std::unique_ptr<Endpoint>> Endpoint::Create(const WebhookConfig& 
     secrets.push_back(*std::move(secret));
   }
   std::unique_ptr<Endpoint> endpoint(new Endpoint(config, *std::move(url), *std::move(policy),
-                                                  std::move(secrets), dead_letters, metrics));
+                                                  std::move(secrets), spool_dir, dead_letters,
+                                                  metrics));
   endpoint->tls_ = tls;
+  if (endpoint->parking()) {
+    if (absl::Status st = endpoint->spool_.Open(); !st.ok()) {
+      return absl::UnavailableError(
+          absl::StrCat(config.where, ": ", config.name, ": ", st.message()));
+    }
+  }
   return endpoint;
 }
 
 Endpoint::Endpoint(WebhookConfig config, WebhookUrl url, OutboundPolicy policy,
-                   std::vector<std::string> secrets, DeadLetterWriter* dead_letters,
-                   EndpointMetrics* metrics)
+                   std::vector<std::string> secrets, const std::string& spool_dir,
+                   DeadLetterWriter* dead_letters, EndpointMetrics* metrics)
     : config_(std::move(config)),
       url_(std::move(url)),
       policy_(std::move(policy)),
       secrets_(std::move(secrets)),
       dead_letters_(dead_letters),
-      metrics_(metrics) {
+      metrics_(metrics),
+      spool_(spool_dir, config_.name) {
   // Everything but the signature, Content-Length and body is the same for
   // every request, so it is written once.
   std::string host = url_.host.find(':') != std::string::npos ? absl::StrCat("[", url_.host, "]")
@@ -203,9 +216,55 @@ Endpoint::Endpoint(WebhookConfig config, WebhookUrl url, OutboundPolicy policy,
 
 Endpoint::~Endpoint() {
   Stop(absl::Now());
+  spool_.Close(/*remove=*/parked_ == 0);
   if (epoll_fd_ >= 0) close(epoll_fd_);
   if (wake_fd_ >= 0) close(wake_fd_);
   SSL_CTX_free(tls_);
+}
+
+int64_t Endpoint::Recover() {
+  if (!parking()) return 0;
+  int64_t bad_lines = 0;
+  std::vector<v1::Event> events = spool_.Recover(&bad_lines);
+  metrics_->spool_errors.fetch_add(bad_lines, std::memory_order_relaxed);
+  if (events.empty()) {
+    spool_.Adopted();
+    return 0;
+  }
+  absl::Time now = absl::Now();
+  last_progress_ = now;
+  for (v1::Event& event : events) {
+    auto job = std::make_shared<Job>();
+    job->event = std::move(event);
+    job->remaining.store(1, std::memory_order_relaxed);
+    spool_.Park(job->event);
+    std::string_view id = ClientIdOf(job->event);
+    auto [it, added] = lanes_.try_emplace(std::string(id));
+    Lane& lane = it->second;
+    if (added) {
+      lane.key = it->first;
+      MakeReady(&lane, /*front=*/false, now);
+    }
+    lane.jobs.push_back(Held{std::move(job), now});
+    // Nothing else is on the lanes yet, so these stay a prefix.
+    ++lane.parked;
+  }
+  int64_t n = static_cast<int64_t>(events.size());
+  parked_ += n;
+  metrics_->queued.fetch_add(n, std::memory_order_relaxed);
+  metrics_->parked.fetch_add(n, std::memory_order_relaxed);
+  if (absl::Status st = spool_.Flush(); st.ok()) {
+    spool_.Adopted();
+  } else {
+    // The events are delivered from memory all the same; the files they
+    // came from are kept for the next start (which may deliver some twice).
+    metrics_->spool_errors.fetch_add(1, std::memory_order_relaxed);
+    WGW_LOG(kError, kComponent, "spool write failed", "webhook=", LogQuote(config_.name),
+            " error=", LogQuote(std::string(st.message())));
+  }
+  WGW_LOG(kInfo, kComponent, "parked events recovered", "webhook=", LogQuote(config_.name),
+          " events=", n, " spool=", LogQuote(spool_.path()));
+  return n;
 }
 
 void Endpoint::Start() {
@@ -262,10 +321,17 @@ void Endpoint::Loop() {
     absl::Time now = absl::Now();
     TakeInbox(now);
     absl::Time wake = CheckTimers(now);
+    if (parking() && now >= next_park_scan_) {
+      ParkOverdue(now);
+      next_park_scan_ = now + std::clamp(config_.park.after / 4, absl::Milliseconds(10),
+                                         absl::Milliseconds(250));
+    }
+    TidySpool();
     if (loop_stopping_ && (now >= loop_deadline_ || lanes_.empty())) break;
     PromoteDue(now);
     wake = std::min(wake, StartRequests(now));
     if (!waiting_.empty()) wake = std::min(wake, waiting_.top().due);
+    if (parking() && !lanes_.empty()) wake = std::min(wake, next_park_scan_);
     if (loop_stopping_) wake = std::min(wake, loop_deadline_);
     int timeout_ms = -1;
     if (wake != absl::InfiniteFuture()) {
@@ -288,6 +354,13 @@ void Endpoint::Loop() {
   }
   while (!connections_.empty()) CloseConnection(connections_.back().get());
   graveyard_.clear();
+  TidySpool();
+  if (parked_ > 0) {
+    WGW_LOG(kWarn, kComponent, "parked events left undelivered", "webhook=",
+            LogQuote(config_.name), " events=", parked_, " spool=", LogQuote(spool_.path()),
+            " note=", LogQuote("a gateway started with the same spool_dir delivers them"));
+  }
+  spool_.Close(/*remove=*/parked_ == 0);
 }
 
 void Endpoint::TakeInbox(absl::Time now) {
@@ -298,17 +371,19 @@ void Endpoint::TakeInbox(absl::Time now) {
     loop_stopping_ = stopping_;
     loop_deadline_ = stop_deadline_;
   }
+  // Work on an idle endpoint: the time to make progress starts now.
+  if (lanes_.empty() && !taken_.empty()) last_progress_ = now;
   for (std::shared_ptr<Job>& job : taken_) {
     std::string_view id = ClientIdOf(job->event);
     auto it = lanes_.find(absl::string_view(id.data(), id.size()));
     if (it == lanes_.end()) {
       it = lanes_.try_emplace(std::string(id)).first;
       it->second.key = it->first;
-      it->second.jobs.push_back(std::move(job));
+      it->second.jobs.push_back(Held{std::move(job), now});
       MakeReady(&it->second, /*front=*/false, now);
     } else {
       // The lane is ready, in flight or waiting; it reaches this job in turn.
-      it->second.jobs.push_back(std::move(job));
+      it->second.jobs.push_back(Held{std::move(job), now});
     }
   }
   taken_.clear();
@@ -382,17 +457,17 @@ std::unique_ptr<Endpoint::Request> Endpoint::FormRequest(absl::Time now) {
   while (!ready_.empty() && !full && events < batch.max_events) {
     Lane* lane = ready_.front();
     int count = 0;
-    for (const std::shared_ptr<Job>& job : lane->jobs) {
+    for (const Held& held : lane->jobs) {
       if (events == batch.max_events) break;
       size_t before = body_.size();
       if (events > 0) body_.push_back(',');
-      RenderBody(job->event, config_.body, &body_);
+      RenderBody(held.job->event, config_.body, &body_);
       if (events > 0 && static_cast<int64_t>(body_.size()) + 1 > batch.max_bytes) {
         body_.resize(before);
         full = true;
         break;
       }
-      if (first == nullptr) first = &job->event;
+      if (first == nullptr) first = &held.job->event;
       ++count;
       ++events;
     }
@@ -755,19 +830,21 @@ void Endpoint::Finish(std::unique_ptr<Request> request, const Attempt& attempt, 
     Lane* lane = part.lane;
     if (outcome == AttemptOutcome::kDelivered) {
       for (int i = 0; i < part.count; ++i) {
-        std::shared_ptr<Job> job = std::move(lane->jobs.front());
-        lane->jobs.pop_front();
-        metrics_->end_to_end_seconds.Observe(absl::ToDoubleSeconds(now - EventTime(job->event)));
+        Held& held = lane->jobs.front();
+        metrics_->end_to_end_seconds.Observe(
+            absl::ToDoubleSeconds(now - EventTime(held.job->event)));
         metrics_->queued.fetch_sub(1, std::memory_order_relaxed);
         metrics_->delivered.fetch_add(1, std::memory_order_relaxed);
-        job->Release();
+        Settle(lane, held);
       }
       lane->attempts = 0;
+      lane->failed = false;
     } else if (outcome == AttemptOutcome::kRetry) {
       absl::Duration delay = RetryDelay(config_.retry, lane->attempts, attempt.retry_after, rng);
       absl::Time due = now + delay;
       if (lane->attempts < config_.retry.max_attempts &&
           due - lane->first_attempt <= config_.retry.max_age) {
+        lane->failed = true;
         waiting_.push(Waiting{due, lane});
         continue;
       }
@@ -790,8 +867,8 @@ void Endpoint::Finish(std::unique_ptr<Request> request, const Attempt& attempt, 
 
 void Endpoint::GiveUp(Lane* lane, int count, const std::string& reason, int last_status) {
   for (int i = 0; i < count; ++i) {
-    std::shared_ptr<Job> job = std::move(lane->jobs.front());
-    lane->jobs.pop_front();
+    Held& held = lane->jobs.front();
+    const Job* job = held.job.get();
     metrics_->queued.fetch_sub(1, std::memory_order_relaxed);
     metrics_->dead_lettered.fetch_add(1, std::memory_order_relaxed);
     WGW_LOG(kWarn, kComponent, "event given up on", "webhook=", LogQuote(config_.name),
@@ -803,9 +880,86 @@ void Endpoint::GiveUp(Lane* lane, int count, const std::string& reason, int last
       WGW_LOG(kError, kComponent, "dead letter not written",
               "error=", LogQuote(std::string(written.message())));
     }
-    job->Release();
+    Settle(lane, held);
   }
   lane->attempts = 0;
+  lane->failed = false;
+}
+
+void Endpoint::Settle(Lane* lane, Held& held) {
+  last_progress_ = absl::Now();
+  if (lane->parked > 0) {
+    // Its stream let go of it when it was parked; the spool learns it is
+    // finished.
+    --lane->parked;
+    --parked_;
+    metrics_->parked.fetch_sub(1, std::memory_order_relaxed);
+    spool_.Done(held.job->event);
+  } else {
+    held.job->Release();
+  }
+  lane->jobs.pop_front();
+}
+
+void Endpoint::ParkOverdue(absl::Time now) {
+  const absl::Time cutoff = now - config_.park.after;
+  const bool stalled = last_progress_ <= cutoff;
+  // Lanes whose parked prefix grew in this round, to undo it if the spool
+  // cannot be written.
+  std::vector<std::pair<Lane*, size_t>> grown;
+  for (auto& [key, lane] : lanes_) {
+    if (!stalled && !lane.failed) continue;
+    size_t before = lane.parked;
+    while (lane.parked < lane.jobs.size() && parked_ < config_.park.max_events &&
+           lane.jobs[lane.parked].arrived <= cutoff) {
+      spool_.Park(lane.jobs[lane.parked].job->event);
+      ++lane.parked;
+      ++parked_;
+    }
+    if (lane.parked > before) grown.emplace_back(&lane, before);
+  }
+  if (grown.empty()) return;
+  if (absl::Status st = spool_.Flush(); !st.ok()) {
+    // Not recorded, so not released: the events stay held as before.
+    for (auto& [lane, before] : grown) {
+      parked_ -= static_cast<int64_t>(lane->parked - before);
+      lane->parked = before;
+    }
+    metrics_->spool_errors.fetch_add(1, std::memory_order_relaxed);
+    WGW_LOG(kError, kComponent, "spool write failed; events stay held", "webhook=",
+            LogQuote(config_.name), " error=", LogQuote(std::string(st.message())));
+    return;
+  }
+  int64_t n = 0;
+  for (auto& [lane, before] : grown) {
+    for (size_t i = before; i < lane->parked; ++i) lane->jobs[i].job->Release();
+    n += static_cast<int64_t>(lane->parked - before);
+  }
+  metrics_->parked.fetch_add(n, std::memory_order_relaxed);
+  metrics_->parked_total.fetch_add(n, std::memory_order_relaxed);
+}
+
+void Endpoint::TidySpool() {
+  if (!spool_.enabled()) return;
+  absl::Status st;
+  if (parked_ == 0) {
+    // Nothing parked is left: done records need not be kept.
+    if (spool_.file_bytes() > 0 || spool_.dirty()) st = spool_.Clear();
+  } else if (spool_.WantsCompaction(parked_)) {
+    std::vector<const v1::Event*> live;
+    live.reserve(static_cast<size_t>(parked_));
+    for (auto& [key, lane] : lanes_) {
+      for (size_t i = 0; i < lane.parked; ++i) live.push_back(&lane.jobs[i].job->event);
+    }
+    st = spool_.Compact(live);
+  } else {
+    st = spool_.Flush();
+  }
+  if (!st.ok()) {
+    metrics_->spool_errors.fetch_add(1, std::memory_order_relaxed);
+    WGW_LOG(kError, kComponent, "spool write failed", "webhook=", LogQuote(config_.name),
+            " error=", LogQuote(std::string(st.message())));
+  }
 }
 
 }  // namespace webhookgw

@@ -20,6 +20,7 @@
 #include "gateway/job.h"
 #include "gateway/metrics.h"
 #include "gateway/outbound_policy.h"
+#include "gateway/spool.h"
 #include "gateway/url.h"
 
 typedef struct ssl_ctx_st SSL_CTX;
@@ -39,6 +40,18 @@ namespace webhookgw {
 // Nothing here is shared with other endpoints, so a slow or dead endpoint
 // holds back only its own lanes.
 //
+// An event that has waited here longer than `park.after`, while its lane is
+// retrying or the whole endpoint has finished nothing for that long, is
+// parked: it is written to the endpoint's spool and released to its
+// stream, which can then ack it although this endpoint has not delivered
+// it yet. An endpoint that is merely busy keeps finishing events and never
+// parks: its backlog stays with the adapters, as flow control intends. Without
+// that, the stream's cumulative ack would wait for the slowest endpoint,
+// the adapters' windows would fill with events held here, and every other
+// endpoint would starve. Parked events stay on their lanes and are
+// delivered (or dead-lettered) in order like any other; each one finished
+// adds a "done" record to the spool.
+//
 // Thread-safe: Enqueue, BeginStop and Stop may be called from any thread;
 // everything else runs on the endpoint's thread.
 class Endpoint {
@@ -47,11 +60,18 @@ class Endpoint {
   // `dead_letters` and `metrics` must outlive the endpoint.
   static absl::StatusOr<std::unique_ptr<Endpoint>> Create(const WebhookConfig& config,
                                                           const OutboundSettings& outbound,
+                                                          const std::string& spool_dir,
                                                           DeadLetterWriter* dead_letters,
                                                           EndpointMetrics* metrics);
   ~Endpoint();
   Endpoint(const Endpoint&) = delete;
   Endpoint& operator=(const Endpoint&) = delete;
+
+  // Takes over what earlier gateway processes left parked in this
+  // webhook's spool directory; call once, before Start(), and only for the
+  // endpoints a gateway starts with (after a reload, the files of the
+  // endpoints replaced are still in use). Returns the number of events.
+  int64_t Recover();
 
   // Starts the endpoint's thread.
   void Start();
@@ -73,6 +93,11 @@ class Endpoint {
 
  private:
   struct Lane;
+  // An event on a lane, and when it reached this endpoint.
+  struct Held {
+    std::shared_ptr<Job> job;
+    absl::Time arrived;
+  };
   struct Request;
   struct Connection;
   struct Waiting {
@@ -89,8 +114,8 @@ class Endpoint {
     bool refused = false;
   };
   Endpoint(WebhookConfig config, WebhookUrl url, OutboundPolicy policy,
-           std::vector<std::string> secrets, DeadLetterWriter* dead_letters,
-           EndpointMetrics* metrics);
+           std::vector<std::string> secrets, const std::string& spool_dir,
+           DeadLetterWriter* dead_letters, EndpointMetrics* metrics);
 
   // The event loop and its steps; all on the endpoint's thread.
   void Loop();
@@ -123,6 +148,15 @@ class Endpoint {
   // Dead-letters the `count` front jobs of `lane`.
   void GiveUp(Lane* lane, int count, const std::string& reason, int last_status);
   void MakeReady(Lane* lane, bool front, absl::Time now);
+  // The front event of `lane` is finished here: released to its stream,
+  // or marked done in the spool if it was parked.
+  void Settle(Lane* lane, Held& held);
+  // Parks the events that have waited longer than park.after.
+  void ParkOverdue(absl::Time now);
+  // Writes buffered spool records, and starts the file over or compacts
+  // it when it holds mostly finished events.
+  void TidySpool();
+  bool parking() const { return spool_.enabled() && config_.park.max_events > 0; }
 
   const WebhookConfig config_;
   const WebhookUrl url_;
@@ -159,6 +193,15 @@ class Endpoint {
   std::vector<std::unique_ptr<Connection>> graveyard_;
   std::vector<std::shared_ptr<Job>> taken_;
   std::string body_;
+  // Parking: the spool, the events parked now (the front `parked` events
+  // of their lanes), and when to look for overdue events next.
+  Spool spool_;
+  int64_t parked_ = 0;
+  absl::Time next_park_scan_ = absl::InfinitePast();
+  // When this endpoint last finished an event, or last got work while it
+  // had none: an endpoint that has finished nothing for park.after is
+  // stalled, and only then (or on a retrying lane) are events parked.
+  absl::Time last_progress_ = absl::InfinitePast();
   bool loop_stopping_ = false;
   absl::Time loop_deadline_ = absl::InfiniteFuture();
 

@@ -145,7 +145,8 @@ absl::StatusOr<std::unique_ptr<Gateway::Routes>> Gateway::BuildRoutes(
   auto routes = std::make_unique<Routes>(Routes{*std::move(router), {}});
   for (const WebhookConfig& webhook : webhooks) {
     absl::StatusOr<std::unique_ptr<Endpoint>> endpoint =
-        Endpoint::Create(webhook, settings_.outbound, &dead_letters_, MetricsFor(webhook.name));
+        Endpoint::Create(webhook, settings_.outbound, settings_.spool_dir, &dead_letters_,
+                         MetricsFor(webhook.name));
     if (!endpoint.ok()) return endpoint.status();
     routes->endpoints.push_back(*std::move(endpoint));
   }
@@ -155,7 +156,10 @@ absl::StatusOr<std::unique_ptr<Gateway::Routes>> Gateway::BuildRoutes(
 void Gateway::Start() {
   {
     absl::ReaderMutexLock lock(&routes_mu_);
-    for (auto& endpoint : routes_->endpoints) endpoint->Start();
+    for (auto& endpoint : routes_->endpoints) {
+      endpoint->Recover();
+      endpoint->Start();
+    }
   }
   if (!ticker_.joinable()) ticker_ = std::thread([this] { TickStreams(); });
 }

@@ -49,6 +49,9 @@ struct EndpointMetrics {
   Histogram request_seconds;     // one HTTP attempt, any outcome
   Histogram end_to_end_seconds;  // event time to its 2xx
   Gauge queued{0};               // events waiting in this endpoint's lanes
+  Gauge parked{0};               // of those, parked (their streams let go)
+  Counter parked_total{0};       // events parked since start
+  Counter spool_errors{0};       // spool writes failed, unreadable spool lines
   Gauge connections{0};          // open connections (approximate)
 };
 

@@ -36,6 +36,9 @@ filters match: a webhook that had delivered an event before gets it again.
 Events keep their ids (node, incarnation, sequence), so receivers can
 recognise one they already have. A record whose id was seen
 earlier in the input (an event given up on by two webhooks) is sent once.
+Spool files (gateway.spool_dir/WEBHOOK/*.jsonl) can be given too, for a
+gateway's spool that no gateway will start with again: events they mark
+done are skipped.
 
   --target T          gRPC target of a gateway (required)
   --webhook NAME      replay only records of this webhook
@@ -109,9 +112,11 @@ Flags ParseFlags(int argc, char** argv) {
 }
 
 // Reads every record of `path` into `events`, skipping ids already seen.
-// Errors name the file and line.
+// Spool files (gateway.spool_dir) mark finished events with {"done":ID}
+// lines; those ids go to `done`. Errors name the file and line.
 void ReadFile(const std::string& path, const Flags& flags, absl::flat_hash_set<std::string>* ids,
-              std::vector<v1::Event>* events, uint64_t* records, uint64_t* repeated) {
+              absl::flat_hash_set<std::string>* done, std::vector<v1::Event>* events,
+              uint64_t* records, uint64_t* repeated) {
   std::ifstream in(path);
   if (!in) Fail(absl::StrCat(path, ": ", std::strerror(errno)));
   std::string line;
@@ -119,6 +124,11 @@ void ReadFile(const std::string& path, const Flags& flags, absl::flat_hash_set<s
     if (line.empty()) continue;
     const std::string where = absl::StrCat(path, ":", number);
     nlohmann::json record = nlohmann::json::parse(line, nullptr, false);
+    if (record.is_object() && record.size() == 1 && record.contains("done") &&
+        record["done"].is_string()) {
+      done->insert(record["done"].get<std::string>());
+      continue;
+    }
     if (!record.is_object() || !record.contains("event") || !record["event"].is_string()) {
       Fail(absl::StrCat(where, ": not a dead-letter record (no \"event\" string)"));
     }
@@ -155,12 +165,23 @@ int Main(int argc, char** argv) {
   std::vector<v1::Event> events;
   uint64_t records = 0;
   uint64_t repeated = 0;
+  absl::flat_hash_set<std::string> done;
   for (const std::string& path : flags.files) {
-    ReadFile(path, flags, &ids, &events, &records, &repeated);
+    ReadFile(path, flags, &ids, &done, &events, &records, &repeated);
   }
-  std::printf("read %llu records: %zu events to replay, %llu repeated ids skipped\n",
+  size_t finished = 0;
+  if (!done.empty()) {
+    auto kept = std::remove_if(events.begin(), events.end(), [&](const v1::Event& e) {
+      return done.contains(
+          absl::StrCat(e.node(), "-", e.incarnation(), "-", e.sequence()));
+    });
+    finished = static_cast<size_t>(events.end() - kept);
+    events.erase(kept, events.end());
+  }
+  std::printf("read %llu records: %zu events to replay, %llu repeated ids skipped, "
+              "%zu marked done skipped\n",
               static_cast<unsigned long long>(records), events.size(),
-              static_cast<unsigned long long>(repeated));
+              static_cast<unsigned long long>(repeated), finished);
   if (events.empty()) return 0;
 
   auto channel = grpc::CreateChannel(flags.target, grpc::InsecureChannelCredentials());

@@ -63,7 +63,7 @@ gateway {
   grpc_listen = "127.0.0.1:0"
   admin_listen = "127.0.0.1:0"
   drain_grace = 2s
-  dead_letter_path = ""
+  dead_letter_path = "", spool_dir = ""
 }
 CONF
 "$gateway" --config "$work/run.conf" 2> "$work/log" &

@@ -255,7 +255,7 @@ webhooks = [
     ]
   }
 ]
-gateway { grpc_listen = "127.0.0.1:0", admin_listen = "", dead_letter_path = "" }
+gateway { grpc_listen = "127.0.0.1:0", admin_listen = "", dead_letter_path = "", spool_dir = "" }
 )",
                           {{"URL_A", nanomq.url("/hook?src=nanomq")}, {"URL_B", emqx.url()}});
   absl::StatusOr<Config> config = ParseConfig(text, "two-webhooks.conf");
@@ -327,7 +327,7 @@ TEST(GatewayIntegrationTest, KeptAliveConnectionsAreReused) {
   pool_size = 3
   events = [ { event = "on_message_publish" } ]
 }
-gateway { admin_listen = "", dead_letter_path = "" }
+gateway { admin_listen = "", dead_letter_path = "", spool_dir = "" }
 )");
   absl::StatusOr<Config> config = ParseConfig(text, "reuse.conf");
   ASSERT_TRUE(config.ok()) << config.status();
@@ -363,7 +363,7 @@ TEST(GatewayIntegrationTest, BatchesCarryTheSameBodiesInClientOrder) {
     batch { max_events = 25, linger = 20ms },
     events = [ { event = "on_message_publish" } ] }
 ]
-gateway { admin_listen = "", dead_letter_path = "" }
+gateway { admin_listen = "", dead_letter_path = "", spool_dir = "" }
 )");
   absl::StatusOr<Config> config = ParseConfig(text, "batch.conf");
   ASSERT_TRUE(config.ok()) << config.status();
@@ -437,7 +437,7 @@ TEST(GatewayIntegrationTest, EndpointsAreIsolated) {
                                   healthy.url(), R"(", pool_size = 2,
     events = [ { event = "on_message_publish" } ] }
 ]
-gateway { admin_listen = "", dead_letter_path = "" }
+gateway { admin_listen = "", dead_letter_path = "", spool_dir = "" }
 )");
   absl::StatusOr<Config> config = ParseConfig(text, "isolation.conf");
   ASSERT_TRUE(config.ok()) << config.status();
@@ -476,7 +476,7 @@ grpc::Status StreamEndingOf(const std::vector<v1::StreamRequest>& requests) {
   absl::StatusOr<Config> config =
       ParseConfig(absl::StrCat("webhook { url = \"", sink.url(),
                                "\", events = [ {event = on_message_publish} ] }\n",
-                               "gateway { admin_listen = \"\", dead_letter_path = \"\" }\n"),
+                               "gateway { admin_listen = \"\", dead_letter_path = \"\", spool_dir = \"\" }\n"),
                   "refusal.conf");
   EXPECT_TRUE(config.ok()) << config.status();
   RunningGateway gateway(*config);
@@ -523,7 +523,7 @@ TEST(GatewayIntegrationTest, ReloadSwitchesFiltersForNewEventsOnly) {
     return ParseConfig(
         absl::StrCat("webhook { url = \"", sink.url(), "\"\n",
                      "events = [ { event = on_message_publish, topic = \"", topic, "\" } ] }\n",
-                     "gateway { admin_listen = \"\", dead_letter_path = \"\" }\n"),
+                     "gateway { admin_listen = \"\", dead_letter_path = \"\", spool_dir = \"\" }\n"),
         "reload.conf");
   };
   absl::StatusOr<Config> before = config_for("old/#");
@@ -562,7 +562,7 @@ TEST(GatewayIntegrationTest, FullQueueStopsReadingInsteadOfDropping) {
   });
   std::string text = absl::StrCat("webhook { url = \"", slow.url(), "\", pool_size = 2\n",
                                   "events = [ { event = on_message_publish } ] }\n",
-                                  "gateway { admin_listen = \"\", dead_letter_path = \"\",\n",
+                                  "gateway { admin_listen = \"\", dead_letter_path = \"\", spool_dir = \"\",\n",
                                   "          max_queue_events = 20 }\n");
   absl::StatusOr<Config> config = ParseConfig(text, "budget.conf");
   ASSERT_TRUE(config.ok()) << config.status();

@@ -28,7 +28,7 @@ webhook {{
 gateway {{
   grpc_listen = "127.0.0.1:0"
   admin_listen = "127.0.0.1:0"
-  dead_letter_path = ""
+  dead_letter_path = "", spool_dir = ""
   drain_grace = 2s
 }}
 """

@@ -106,7 +106,9 @@ class Harness:
                     f.close()
 
     def spawn(self, args, stdout=subprocess.DEVNULL, stderr=None):
-        p = subprocess.Popen(args, stdout=stdout, stderr=stderr)
+        # In the test's directory, so that relative paths (the gateway's
+        # default spool_dir) land there.
+        p = subprocess.Popen(args, stdout=stdout, stderr=stderr, cwd=self.dir)
         self.procs.append(p)
         return p
 
@@ -178,17 +180,18 @@ class Harness:
 
 def gateway_config(webhooks, grpc_port=0, dead_letter="", drain_grace="10s", extra=""):
     """HOCON text of a gateway with `webhooks`: dicts with name, url,
-    events (list of (event, topic or None)) and optional retry (dict),
-    pool_size, request_timeout."""
+    events (list of (event, topic or None)) and optional retry and park
+    (dicts), pool_size, request_timeout, connect_timeout."""
     items = []
     for w in webhooks:
         events = ", ".join(
             "{ event = %s%s }" % (e, ", topic = \"%s\"" % t if t else "") for e, t in w["events"])
         lines = ['name = "%s"' % w["name"], 'url = "%s"' % w["url"], "events = [ %s ]" % events]
-        if "retry" in w:
-            lines.append("retry { %s }" % ", ".join(
-                "%s = \"%s\"" % kv if isinstance(kv[1], str) else "%s = %s" % kv
-                for kv in w["retry"].items()))
+        for block in ("retry", "park"):
+            if block in w:
+                lines.append("%s { %s }" % (block, ", ".join(
+                    "%s = \"%s\"" % kv if isinstance(kv[1], str) else "%s = %s" % kv
+                    for kv in w[block].items())))
         for key in ("pool_size", "request_timeout", "connect_timeout"):
             if key in w:
                 lines.append('%s = "%s"' % (key, w[key]))

@@ -99,7 +99,7 @@ class GatewayCapture:
             f.write(f"""gateway {{
   grpc_listen = "127.0.0.1:{grpc_port}"
   admin_listen = ""
-  dead_letter_path = ""
+  dead_letter_path = "", spool_dir = ""
 }}
 webhook {{
   url = "http://127.0.0.1:{self.server.server_port}/hook"

@@ -79,7 +79,7 @@ webhooks = [
   {{ name = "b62", url = "http://127.0.0.1:{sink_port}/b62", body.encoding = base62
      events = [ {{ event = "on_message_publish", topic = "bin/#" }} ] }}
 ]
-gateway {{ grpc_listen = "127.0.0.1:{grpc_port}", admin_listen = "", dead_letter_path = "" }}
+gateway {{ grpc_listen = "127.0.0.1:{grpc_port}", admin_listen = "", dead_letter_path = "", spool_dir = "" }}
 """)
         gw_log = open(os.path.join(work, "gateway.log"), "w")
 

@@ -65,7 +65,7 @@ webhook {{ url = "http://127.0.0.1:{sink_port}/", events = [ {{ event = on_messa
 gateway {{
   grpc_listen = "127.0.0.1:{grpc_port}"
   admin_listen = "127.0.0.1:0"
-  dead_letter_path = ""
+  dead_letter_path = "", spool_dir = ""
   tls {{ cert_file = "{certs}/server.pem", key_file = "{certs}/server.key",
          client_ca_file = "{certs}/ca.pem", require_client_cert = true }}
   auth {{ tokens = [ "{token}" ] }}

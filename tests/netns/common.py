@@ -66,8 +66,13 @@ class Scenario:
         with open(conf, "w") as f:
             f.write(config)
         log = self.path("%s.log" % tag)
+        # Each host has its own working directory, kept across restarts like
+        # a pod's volume: the gateway's default spool_dir is relative to it.
+        workdir = self.path("%s.d" % host)
+        os.makedirs(workdir, exist_ok=True)
         with open(log, "wb") as err:
-            p = self.net[host].popen([self.bins["webhook-gateway"], "--config", conf], stderr=err)
+            p = self.net[host].popen([self.bins["webhook-gateway"], "--config", conf], stderr=err,
+                                     cwd=workdir)
         harness.wait_for(lambda: STARTED_RE.search(open(log).read()) is not None or
                          p.poll() is not None, 20, what="%s to start" % tag)
         assert p.poll() is None, "gateway %s exited:\n%s" % (tag, open(log).read()[-2000:])

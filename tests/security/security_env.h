@@ -61,6 +61,7 @@ class RunningGateway {
     if (config.gateway.dead_letter_path == GatewaySettings().dead_letter_path) {
       config.gateway.dead_letter_path = "";
     }
+    if (config.gateway.spool_dir == GatewaySettings().spool_dir) config.gateway.spool_dir = "";
     auto gateway = Gateway::Create(config);
     EXPECT_TRUE(gateway.ok()) << gateway.status();
     if (!gateway.ok()) return;

@@ -34,6 +34,9 @@ def chart_dir():
     return os.path.join(ARGS.source_dir, "deploy", "helm", "webhook-gateway")
 
 
+SPOOL_DIR = "/var/lib/webhookgw-spool"
+
+
 def variant_files():
     here = os.path.join(ARGS.source_dir, "tests", "deploy")
     return sorted(os.path.join(here, f) for f in os.listdir(here)
@@ -166,6 +169,17 @@ class RenderedVariantTest(unittest.TestCase):
                              g["deadLetter"]["sizeLimit"])
         else:
             self.assertNotIn("dead-letters", volumes)
+        spool = g["spool"]
+        if spool["enabled"]:
+            self.assertEqual(mounts["spool"]["mountPath"], SPOOL_DIR)
+            if spool.get("volume"):
+                expected = dict(spool["volume"], name="spool")
+                self.assertEqual(volumes["spool"], expected)
+            else:
+                self.assertEqual(volumes["spool"]["emptyDir"]["sizeLimit"], spool["sizeLimit"])
+        else:
+            self.assertNotIn("spool", volumes)
+            self.assertNotIn("spool", mounts)
         self.assertRegex(pod["metadata"]["annotations"]["checksum/config"], r"^[0-9a-f]{64}$")
 
         # Secrets become env vars, by reference only.
@@ -259,6 +273,9 @@ class RenderedVariantTest(unittest.TestCase):
         }
         if g["deadLetter"]["enabled"]:
             expect["dead_letter_max_bytes"] = g["deadLetter"]["maxBytes"]
+        # The read-only root filesystem leaves the spool nowhere to go but
+        # its volume, or off.
+        expect["spool_dir"] = SPOOL_DIR if g["spool"]["enabled"] else ""
         for key, value in expect.items():
             self.assertIn("%s = %s" % (key, hocon(value)), lines)
         # Raw HOCON goes in verbatim, NanoMQ's block first of all.

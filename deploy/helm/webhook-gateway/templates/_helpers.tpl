@@ -73,6 +73,10 @@ the wait must be longer than drain_grace or in-flight events are lost.
 /var/lib/webhookgw
 {{- end }}
 
+{{- define "webhook-gateway.spoolDir" -}}
+/var/lib/webhookgw-spool
+{{- end }}
+
 {{/*
 One element of `webhooks = [...]` from a structured value.
 */}}
@@ -168,6 +172,11 @@ gateway {
   dead_letter_max_bytes = {{ toJson $g.deadLetter.maxBytes }}
 {{- else }}
   dead_letter_path = ""
+{{- end }}
+{{- if $g.spool.enabled }}
+  spool_dir = {{ include "webhook-gateway.spoolDir" . | toJson }}
+{{- else }}
+  spool_dir = ""
 {{- end }}
 }
 {{- with .Values.nanomqWebhook }}

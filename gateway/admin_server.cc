@@ -124,20 +124,21 @@ std::string RenderMetrics(Gateway& gateway) {
                     "\"} ", e->queued.load(), "\n");
   }
   // Parking: one series per webhook each.
-  auto per_webhook = [&](const char* name, const char* type, const char* help, auto value) {
-    Header(&out, name, type, help);
+  auto per_webhook = [&](const char* name, auto value) {
     for (const auto& e : endpoints) {
       absl::StrAppend(&out, name, "{webhook=\"", LabelValue(e->webhook), "\"} ", value(*e), "\n");
     }
   };
-  per_webhook("webhookgw_parked_events", "gauge",
-              "Events a webhook has parked (recorded in its spool, released to their streams) "
-              "and not finished yet.",
-              [](const EndpointMetrics& e) { return e.parked.load(); });
-  per_webhook("webhookgw_parked_total", "counter", "Events parked, per webhook.",
+  Header(&out, "webhookgw_parked_events", "gauge",
+         "Events a webhook has parked (written to its spool, released to their streams) and "
+         "not finished yet.");
+  per_webhook("webhookgw_parked_events", [](const EndpointMetrics& e) { return e.parked.load(); });
+  Header(&out, "webhookgw_parked_total", "counter", "Events parked, per webhook.");
+  per_webhook("webhookgw_parked_total",
               [](const EndpointMetrics& e) { return e.parked_total.load(); });
-  per_webhook("webhookgw_spool_errors_total", "counter",
-              "Spool writes that failed and spool lines that could not be read, per webhook.",
+  Header(&out, "webhookgw_spool_errors_total", "counter",
+         "Spool writes that failed and spool lines that could not be read, per webhook.");
+  per_webhook("webhookgw_spool_errors_total",
               [](const EndpointMetrics& e) { return e.spool_errors.load(); });
   Header(&out, "webhookgw_http_connections", "gauge", "Open HTTP connections per webhook.");
   for (const auto& e : endpoints) {

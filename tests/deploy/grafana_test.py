@@ -28,6 +28,9 @@ LABELS = {
     "webhookgw_http_request_duration_seconds": {"webhook", "le"},
     "webhookgw_end_to_end_latency_seconds": {"webhook", "le"},
     "webhookgw_outbound_refused_total": {"webhook"},
+    "webhookgw_parked_events": {"webhook"},
+    "webhookgw_parked_total": {"webhook"},
+    "webhookgw_spool_errors_total": {"webhook"},
 }
 SCRAPE_LABELS = {"job", "namespace", "pod", "instance"}
 

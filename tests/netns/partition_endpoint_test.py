@@ -93,13 +93,16 @@ def within_bound(s, out1, out2):
     cut_for = time.monotonic() - t_cut
     e2_during = delivered(m2, "e2") - delivered(m1, "e2")
     e1_during = delivered(m2, "e1") - delivered(m1, "e1")
-    # Acks are cumulative over both webhooks, so once the adapter's unacked
-    # window (streams x max_unacked) is full of events ep1 has not taken,
-    # the adapter sends no more and e2 waits too: the last 5 s show it.
+    # Acks are cumulative over both webhooks: without parking, once the
+    # adapter's unacked window (streams x max_unacked) is full of events ep1
+    # has not taken, the adapter sends no more and e2 waits too. The last
+    # 5 s of the cut show whether e2 still flows.
     e2_late = delivered(m2, "e2") - delivered(m_mid, "e2")
+    parked = m2['webhookgw_parked_events{webhook="e1"}']
     print("during the cut (20 s window): e1 delivered %d, e2 delivered %d (%d in its last 5 s); "
-          "e1 queue %d" % (e1_during, e2_during, e2_late,
-                           m2['webhookgw_webhook_queue_events{webhook="e1"}']), flush=True)
+          "e1 queue %d, parked %d" % (e1_during, e2_during, e2_late,
+                                      m2['webhookgw_webhook_queue_events{webhook="e1"}'], parked),
+          flush=True)
 
     r = s.eventgen_result(gen, tag="eventgen1", timeout=300)
     harness.wait_for(lambda: s.metrics("gw")["webhookgw_queue_events"] == 0, 60,
@@ -114,9 +117,12 @@ def within_bound(s, out1, out2):
     print("ep1: %s\nep2: %s" % (t1.describe(), t2.describe()), flush=True)
     common.row("endpoint partitioned %.0f s (within retry bound)" % cut_for,
                "first retry %.1f s after the cut" % detection, count, t1.distinct, t1.duplicated,
-               dead, t1.lost, "other endpoint +%d in 20 s of the cut (+%d in its last 5 s); adapter "
-               "ack_timeouts=%d" % (e2_during, e2_late, r["ack_timeouts"]))
+               dead, t1.lost, "other endpoint +%d in 20 s of the cut (+%d in its last 5 s); e1 "
+               "parked %d; adapter ack_timeouts=%d" % (e2_during, e2_late, parked,
+                                                       r["ack_timeouts"]))
     assert e2_during > 10 * rate, "the other endpoint stalled during the cut: +%d" % e2_during
+    assert e2_late > 2.5 * rate, "the other endpoint stalled late in the cut: +%d" % e2_late
+    assert parked > 0, "e1 parked nothing during the cut"
     assert r["acked"] == count and r["ack_timeouts"] == 0, r
     assert t1.lost == 0 and t2.lost == 0 and dead == 0, (t1.describe(), t2.describe(), dead)
     # Nothing was resent by the adapter, so a duplicate can only be a

@@ -55,6 +55,7 @@ gateway {
   grpc_listen = "127.0.0.1:${grpc_port}"
   admin_listen = "127.0.0.1:${admin_port}"
   dead_letter_path = "${work}/dead-letters.jsonl"
+  spool_dir = "${work}/spool"
 }
 CONF
 

@@ -50,7 +50,7 @@ def test(h):
     parked = m['webhookgw_parked_events{webhook="down"}']
     print("gw1: down parked %d events (total %d), queued %d" %
           (parked, m['webhookgw_parked_total{webhook="down"}'],
-           m.get('webhookgw_endpoint_queue_events{webhook="down"}', -1)))
+           m['webhookgw_webhook_queue_events{webhook="down"}']))
     assert parked == COUNT, m
     files = spool_files(h)
     assert len(files) == 1, files

@@ -20,7 +20,7 @@ jobs=${JOBS:-2}
 CC=clang CXX=clang++ cmake -S "$src" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DWEBHOOKGW_FUZZ=ON -DWEBHOOKGW_SANITIZE=fuzzer-no-link,address,undefined \
   -DWEBHOOKGW_BUILD_TESTS=OFF >/dev/null
-fuzzers="config_fuzzer topic_filter_fuzzer body_fuzzer stream_fuzzer http_response_fuzzer"
+fuzzers="config_fuzzer topic_filter_fuzzer body_fuzzer stream_fuzzer http_response_fuzzer spool_fuzzer"
 # shellcheck disable=SC2086
 cmake --build "$build" -j"$jobs" --target $fuzzers
 

@@ -253,7 +253,7 @@ int64_t Endpoint::Recover() {
   parked_ += n;
   metrics_->queued.fetch_add(n, std::memory_order_relaxed);
   metrics_->parked.fetch_add(n, std::memory_order_relaxed);
-  if (absl::Status st = spool_.Flush(); st.ok()) {
+  if (absl::Status st = spool_.Flush(/*sync=*/true); st.ok()) {
     spool_.Adopted();
   } else {
     // The events are delivered from memory all the same; the files they
@@ -919,7 +919,7 @@ void Endpoint::ParkOverdue(absl::Time now) {
     if (lane.parked > before) grown.emplace_back(&lane, before);
   }
   if (grown.empty()) return;
-  if (absl::Status st = spool_.Flush(); !st.ok()) {
+  if (absl::Status st = spool_.Flush(/*sync=*/true); !st.ok()) {
     // Not recorded, so not released: the events stay held as before.
     for (auto& [lane, before] : grown) {
       parked_ -= static_cast<int64_t>(lane->parked - before);

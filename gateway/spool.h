@@ -50,9 +50,12 @@ class Spool {
   // Buffer one record; Flush() writes what is buffered.
   void Park(const v1::Event& event);
   void Done(const v1::Event& event);
-  // Writes the buffered records to the file (one write where possible).
-  // On failure the file may end in a partial line; Recover() skips it.
-  absl::Status Flush();
+  // Writes the buffered records to the file (one write where possible),
+  // and with `sync` waits until they are on the disk: parked records are,
+  // before their events are acked, so that a power cut loses none either.
+  // A failed write is cut off, so the file never ends in a partial line
+  // this process wrote (a crash mid-write can; Recover() skips it).
+  absl::Status Flush(bool sync = false);
   bool dirty() const { return !buffer_.empty(); }
 
   // Nothing parked is left: the file starts over empty.

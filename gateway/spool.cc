@@ -97,7 +97,16 @@ std::vector<v1::Event> Spool::Recover(int64_t* bad_lines) {
   std::vector<std::string> names;
   while (dirent* entry = readdir(d)) {
     std::string name = entry->d_name;
-    if (absl::EndsWith(name, ".jsonl")) names.push_back(name);
+    if (absl::EndsWith(name, ".jsonl")) {
+      names.push_back(name);
+    } else if (absl::EndsWith(name, ".jsonl.new")) {
+      // A compaction that a crash cut short: the file it was replacing
+      // still holds every record. Removed unless a live process holds it.
+      std::string file = absl::StrCat(dir_, "/", name);
+      int fd = open(file.c_str(), O_RDONLY | O_CLOEXEC);
+      if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) == 0) unlink(file.c_str());
+      if (fd >= 0) close(fd);
+    }
   }
   closedir(d);
   // Names start with the creation time, zero-padded: oldest first.
@@ -242,6 +251,14 @@ absl::Status Spool::Compact(const std::vector<const v1::Event*>& live) {
   if (fd < 0) {
     return absl::UnavailableError(absl::StrCat("spool file ", next, ": ", std::strerror(errno)));
   }
+  // Locked from the start, so that no starting gateway takes it for a
+  // leftover, neither now nor once it has the old file's name.
+  if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    absl::Status st =
+        absl::UnavailableError(absl::StrCat("spool file ", next, ": lock: ", std::strerror(errno)));
+    close(fd);
+    return st;
+  }
   std::string text;
   for (const v1::Event* event : live) {
     AppendDeadLetterRecord(*event, DeadLetter{webhook_, "parked", 0, 0}, &text);
@@ -250,11 +267,6 @@ absl::Status Spool::Compact(const std::vector<const v1::Event*>& live) {
   if (st.ok() && fdatasync(fd) != 0) {
     st = absl::DataLossError(absl::StrCat("spool file ", next, ": fdatasync: ",
                                           std::strerror(errno)));
-  }
-  // Locked before it takes the old file's name, so no starting gateway can
-  // mistake it for a leftover.
-  if (st.ok() && flock(fd, LOCK_EX | LOCK_NB) != 0) {
-    st = absl::UnavailableError(absl::StrCat("spool file ", next, ": lock: ", std::strerror(errno)));
   }
   if (st.ok() && rename(next.c_str(), path_.c_str()) != 0) {
     st = absl::UnavailableError(

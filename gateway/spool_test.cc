@@ -194,6 +194,26 @@ TEST_F(SpoolTest, CompactionKeepsOnlyTheLiveEvents) {
   EXPECT_EQ(bad, 0);
 }
 
+TEST_F(SpoolTest, ALeftoverOfACutShortCompactionIsRemovedAndIgnored) {
+  std::string path;
+  {
+    Spool spool(root_, "hook");
+    ASSERT_TRUE(spool.Open().ok());
+    spool.Park(Publish("c", 1));
+    ASSERT_TRUE(spool.Flush().ok());
+    path = spool.path();
+    spool.Close(/*remove=*/false);
+  }
+  {
+    std::ofstream out(path + ".new");
+    out << "{\"done\":\"n1-7-1\"}\n";
+  }
+  Spool next(root_, "hook");
+  int64_t bad = 0;
+  EXPECT_THAT(Sequences(next.Recover(&bad)), ElementsAre(1));
+  EXPECT_NE(access((path + ".new").c_str(), F_OK), 0);
+}
+
 TEST_F(SpoolTest, AnUnwritableDirectoryIsAnErrorNamingIt) {
   Spool spool("/proc/webhookgw-no-such-dir", "hook");
   absl::Status st = spool.Open();

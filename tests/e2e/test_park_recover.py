@@ -1,4 +1,4 @@
-"""Scenario g: an endpoint that is down while events stream parks them, the
+"""Scenario i: an endpoint that is down while events stream parks them, the
 gateway is killed with SIGKILL while holding them, and a gateway started
 with the same spool directory delivers them once the endpoint is up.
 
@@ -88,7 +88,7 @@ def test(h):
     gw2.proc.send_signal(signal.SIGTERM)
     assert gw2.proc.wait(timeout=30) == 0
     assert spool_files(h) == [], spool_files(h)
-    harness.summary("g_park_kill_recover", COUNT, tally.distinct, tally.duplicated, 0,
+    harness.summary("i_park_kill_recover", COUNT, tally.distinct, tally.duplicated, 0,
                     tally.lost, time.monotonic() - t0,
                     "parked=%d spool_bytes=%d recover_s=%.1f" % (parked, spool_bytes, recover_s))
 

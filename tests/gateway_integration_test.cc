@@ -4,6 +4,7 @@
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <map>
 #include <set>
 #include <memory>
@@ -586,6 +587,86 @@ TEST(GatewayIntegrationTest, FullQueueStopsReadingInsteadOfDropping) {
   EXPECT_EQ(slow.count(), 400u);
   EXPECT_GT(peak.load(), 0);
   EXPECT_LE(peak.load(), 30) << "queue bound 20 plus one batch of 10";
+}
+
+
+// A webhook whose endpoint refuses connections parks what it holds, so the
+// stream is acked although that endpoint delivered nothing; a gateway
+// started later on the same spool directory delivers the parked events, in
+// client order, to the endpoint now configured under that name.
+TEST(GatewayIntegrationTest, AStalledWebhookParksAndALaterGatewayDeliversTheSpool) {
+  char tmpl[] = "/tmp/wgw-park-test-XXXXXX";
+  ASSERT_NE(mkdtemp(tmpl), nullptr);
+  const std::string spool = tmpl;
+  HttpSink up;
+  // A port nothing listens on: bound, never listened to, then closed.
+  int closed_port = 0;
+  {
+    HttpSink gone;
+    closed_port = gone.port();
+  }
+  auto config_for = [&](const std::string& down_url) {
+    std::string text = absl::StrReplaceAll(R"(
+webhooks = [
+  { name = "up", url = "URL_UP", events = [ { event = "on_message_publish" } ] }
+  {
+    name = "down"
+    url = "URL_DOWN"
+    connect_timeout = 200ms
+    retry { max_attempts = 1000, initial_backoff = 10ms, max_backoff = 50ms, max_age = 1h }
+    park { after = 50ms }
+    events = [ { event = "on_message_publish" } ]
+  }
+]
+gateway { admin_listen = "", dead_letter_path = "", spool_dir = "SPOOL" }
+)",
+                                           {{"URL_UP", up.url()},
+                                            {"URL_DOWN", down_url},
+                                            {"SPOOL", spool}});
+    absl::StatusOr<Config> config = ParseConfig(text, "park.conf");
+    EXPECT_TRUE(config.ok()) << config.status();
+    return *config;
+  };
+
+  constexpr int kClients = 7;
+  constexpr int kEvents = 140;
+  std::vector<v1::Event> events;
+  for (int i = 1; i <= kEvents; ++i) {
+    events.push_back(Publish(i, absl::StrCat("c", i % kClients), "t", std::to_string(i)));
+  }
+  {
+    RunningGateway gateway(config_for(absl::StrCat("http://127.0.0.1:", closed_port, "/")));
+    auto [ack, status] = SendAll(gateway.target(), events);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    EXPECT_EQ(ack, static_cast<uint64_t>(kEvents)) << "acked once parked";
+    ASSERT_TRUE(up.WaitFor(kEvents));
+    for (EndpointMetrics* m : gateway.gateway().endpoint_metrics()) {
+      EXPECT_EQ(m->parked.load(), m->webhook == "down" ? kEvents : 0) << m->webhook;
+    }
+  }
+  // Stopped with the events still parked: they are in the spool.
+  EXPECT_EQ(system(("test -n \"$(ls " + spool + "/down/*.jsonl)\"").c_str()), 0);
+
+  HttpSink back;
+  {
+    RunningGateway gateway(config_for(back.url()));
+    ASSERT_TRUE(back.WaitFor(kEvents)) << back.count();
+  }
+  std::map<std::string, std::vector<int>> per_client;
+  for (const auto& r : back.requests()) {
+    json body = json::parse(r.body);
+    per_client[body["from_client_id"]].push_back(std::stoi(body["payload"].get<std::string>()));
+  }
+  EXPECT_EQ(back.count(), static_cast<size_t>(kEvents)) << "none twice";
+  EXPECT_EQ(per_client.size(), static_cast<size_t>(kClients));
+  for (const auto& [client, payloads] : per_client) {
+    EXPECT_TRUE(std::is_sorted(payloads.begin(), payloads.end())) << client;
+    EXPECT_EQ(payloads.size(), static_cast<size_t>(kEvents / kClients)) << client;
+  }
+  EXPECT_EQ(up.count(), static_cast<size_t>(kEvents)) << "the up webhook had nothing parked";
+  // Everything delivered and the gateway stopped: no spool file is left.
+  EXPECT_NE(system(("ls " + spool + "/down/*.jsonl >/dev/null 2>&1").c_str()), 0);
+  (void)!system(("rm -rf " + spool).c_str());
 }
 
 }  // namespace

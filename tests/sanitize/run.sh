@@ -11,7 +11,7 @@ src=$(cd "$(dirname "$0")/../.." && pwd)
 build=${1:-$src/build-sanitize}
 jobs=${JOBS:-2}
 tests="topic_filter_test body_test hocon_test config_test delivery_test outbound_policy_test
-  gateway_integration_test adapter_test http_response_test delivery_security_test"
+  gateway_integration_test adapter_test http_response_test delivery_security_test spool_test"
 
 cmake -S "$src" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DWEBHOOKGW_SANITIZE=address,undefined >/dev/null

@@ -42,9 +42,11 @@ def run(h, tag, hanging_port):
     assert COUNT > WINDOW
     # At a fixed rate the healthy endpoint keeps up in both runs, so its
     # latency compares like with like; at full speed the ratio would
-    # mostly measure two endpoints sharing 2 cores.
+    # mostly measure two endpoints sharing 2 cores. Emitting starts once
+    # the streams are up, so connection setup is not counted as latency.
     gen = h.start_eventgen(gw.target, "--clients", str(CLIENTS), "--count", str(COUNT),
                            "--rate", str(RATE), "--kinds", "publish", "--drain-timeout", "60",
+                           "--wait-streams", "10",
                            tag="eventgen-" + tag)
     harness.wait_for(lambda: len(harness.read_sink(out)) >= COUNT, 120,
                      what="%s: every event at the healthy sink" % tag)

@@ -226,8 +226,13 @@ bool EventStream::HandleBatch(v1::EventBatch* batch) {
     job->bytes = bytes;
     job->stream_seq = seq;
     job->owner = shared_from_this();
-    if (gateway_->Dispatch(job) == 0) finished_now.push_back(seq);
+    jobs_.push_back(std::move(job));
   }
+  gateway_->Dispatch(jobs_, &routed_);
+  for (size_t i = 0; i < jobs_.size(); ++i) {
+    if (routed_[i] == 0) finished_now.push_back(jobs_[i]->stream_seq);
+  }
+  jobs_.clear();
   {
     absl::MutexLock lock(&mu_);
     dispatching_ = false;
@@ -244,12 +249,16 @@ void EventStream::MarkFinishedLocked(uint64_t seq) {
   }
 }
 
-void EventStream::JobFinished(const Job& job) {
+void EventStream::JobsFinished(const FinishedJob* jobs, size_t count) {
+  int64_t bytes = 0;
   {
     absl::MutexLock lock(&mu_);
-    MarkFinishedLocked(job.stream_seq);
+    for (size_t i = 0; i < count; ++i) {
+      MarkFinishedLocked(jobs[i].stream_seq);
+      bytes += static_cast<int64_t>(jobs[i].bytes);
+    }
   }
-  gateway_->budget().Release(1, static_cast<int64_t>(job.bytes));
+  gateway_->budget().Release(static_cast<int64_t>(count), bytes);
   Pump();
 }
 

@@ -6,6 +6,7 @@
 #include <deque>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
@@ -41,7 +42,7 @@ class EventStream : public grpc::ServerBidiReactor<v1::StreamRequest, v1::Stream
   void OnWriteDone(bool ok) override;
   void OnCancel() override;
   void OnDone() override;
-  void JobFinished(const Job& job) override;
+  void JobsFinished(const FinishedJob* jobs, size_t count) override;
 
  private:
   EventStream(Gateway* gateway, grpc::CallbackServerContext* context);
@@ -66,6 +67,9 @@ class EventStream : public grpc::ServerBidiReactor<v1::StreamRequest, v1::Stream
   v1::StreamRequest request_;  // touched only by the read in progress
   bool hello_seen_ = false;    // idem
   std::string node_;           // idem
+  // The jobs of the batch being dispatched and their routes; idem.
+  std::vector<std::shared_ptr<Job>> jobs_;
+  std::vector<int> routed_;
 
   absl::Mutex mu_;
   v1::StreamResponse response_ ABSL_GUARDED_BY(mu_);

@@ -16,6 +16,13 @@ namespace {
 constexpr char kComponent[] = "stream";
 constexpr uint32_t kProtocolVersion = 1;
 
+google::protobuf::ArenaOptions ReadArenaOptions(char* block, size_t size) {
+  google::protobuf::ArenaOptions options;
+  options.initial_block = block;
+  options.initial_block_size = size;
+  return options;
+}
+
 // The bearer token of a call's "authorization" metadata, or "" when there is
 // none or it is not a bearer token.
 std::string_view BearerToken(const grpc::CallbackServerContext& context) {
@@ -113,7 +120,11 @@ EventStream* EventStream::Start(Gateway* gateway, grpc::CallbackServerContext* c
 }
 
 EventStream::EventStream(Gateway* gateway, grpc::CallbackServerContext* context)
-    : gateway_(gateway), peer_(context->peer()) {}
+    : gateway_(gateway),
+      peer_(context->peer()),
+      read_block_(new char[kReadBlockBytes]),
+      read_arena_(ReadArenaOptions(read_block_.get(), kReadBlockBytes)),
+      request_(google::protobuf::Arena::CreateMessage<v1::StreamRequest>(&read_arena_)) {}
 
 void EventStream::GoAway(std::string_view reason) {
   {
@@ -148,13 +159,13 @@ void EventStream::OnReadDone(bool ok) {
 
 bool EventStream::HandleRequest() {
   if (!hello_seen_) {
-    if (!request_.has_hello()) {
+    if (!request_->has_hello()) {
       absl::MutexLock lock(&mu_);
       error_ = grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
                             "the first message of a stream must be a hello");
       return false;
     }
-    const v1::StreamHello& hello = request_.hello();
+    const v1::StreamHello& hello = request_->hello();
     if (hello.protocol_version() != kProtocolVersion) {
       absl::MutexLock lock(&mu_);
       error_ = grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
@@ -170,10 +181,10 @@ bool EventStream::HandleRequest() {
             " stream_index=", hello.stream_index(), " adapter=", LogQuote(hello.adapter()));
     return true;
   }
-  if (request_.has_batch()) return HandleBatch(request_.mutable_batch());
+  if (request_->has_batch()) return HandleBatch(request_->mutable_batch());
   absl::MutexLock lock(&mu_);
   error_ = grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                        request_.has_hello() ? "hello sent twice" : "empty request");
+                        request_->has_hello() ? "hello sent twice" : "empty request");
   return false;
 }
 
@@ -221,7 +232,9 @@ bool EventStream::HandleBatch(v1::EventBatch* batch) {
       continue;
     }
     auto job = std::make_shared<Job>();
-    job->event.Swap(event);
+    // A copy onto the job's arena (a swap between arenas copies too); the
+    // batch's memory is reused by the next read.
+    job->event.CopyFrom(*event);
     job->kind = kind;
     job->bytes = bytes;
     job->stream_seq = seq;
@@ -277,7 +290,11 @@ void EventStream::ReadMore() {
     if (finish_called_) return;
     starting_read_ = true;
   }
-  StartRead(&request_);
+  // The previous request is handled (its events copied into jobs): its
+  // memory goes back to the arena for this read.
+  read_arena_.Reset();
+  request_ = google::protobuf::Arena::CreateMessage<v1::StreamRequest>(&read_arena_);
+  StartRead(request_);
   {
     absl::MutexLock lock(&mu_);
     starting_read_ = false;

@@ -13,6 +13,7 @@
 #include "absl/synchronization/mutex.h"
 #include "gateway/gateway.h"
 #include "gateway/job.h"
+#include "google/protobuf/arena.h"
 #include "webhookgw/v1/gateway.grpc.pb.h"
 
 namespace webhookgw {
@@ -64,7 +65,15 @@ class EventStream : public grpc::ServerBidiReactor<v1::StreamRequest, v1::Stream
   std::shared_ptr<EventStream> self_;  // gRPC's reference, dropped in OnDone
   bool peer_counted_ = false;          // set in Start; AcquirePeer succeeded
 
-  v1::StreamRequest request_;  // touched only by the read in progress
+  // Each read is parsed onto read_arena_, whose first block (read_block_)
+  // is kept across reads, and the arena is reset before the next read: the
+  // messages of a batch then cost no allocation each (only string contents
+  // longer than the small-string buffer do). Touched only by the read in
+  // progress, as are the members below up to mu_.
+  static constexpr size_t kReadBlockBytes = 64 << 10;
+  std::unique_ptr<char[]> read_block_;
+  google::protobuf::Arena read_arena_;
+  v1::StreamRequest* request_;
   bool hello_seen_ = false;    // idem
   std::string node_;           // idem
   // The jobs of the batch being dispatched and their routes; idem.

@@ -6,7 +6,23 @@ namespace {
 // The collector of the current thread, innermost first.
 thread_local FinishedJobs* current = nullptr;
 
+google::protobuf::ArenaOptions FirstBlock(char* block, size_t size) {
+  google::protobuf::ArenaOptions options;
+  options.initial_block = block;
+  options.initial_block_size = size;
+  return options;
+}
+
 }  // namespace
+
+// make_shared puts the job and its control block in one allocation, which
+// should stay below glibc's large-request bound (1008 bytes), past which
+// every allocation consolidates the fast bins.
+static_assert(sizeof(Job) + 32 <= 1008, "Job outgrew a small allocation");
+
+Job::Job()
+    : arena_(FirstBlock(arena_block_, kArenaBlockBytes)),
+      event(*google::protobuf::Arena::CreateMessage<v1::Event>(&arena_)) {}
 
 FinishedJobs::FinishedJobs() : outer_(current) { current = this; }
 

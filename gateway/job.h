@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "gateway/event_kind.h"
+#include "google/protobuf/arena.h"
 #include "webhookgw/v1/gateway.pb.h"
 
 namespace webhookgw {
@@ -67,7 +68,23 @@ class FinishedJobs {
 // it. The job is finished (and its owner told, once) when the last endpoint
 // has delivered it or given up on it and recorded a dead letter.
 struct Job {
-  v1::Event event;
+  Job();
+  Job(const Job&) = delete;
+  Job& operator=(const Job&) = delete;
+
+ private:
+  // The event and its sub-messages live on the job's own arena, whose first
+  // block is part of the job: a typical event then costs no allocation of
+  // its own beyond the job (string contents longer than the small-string
+  // buffer still take one each). Sized for a publish event with its
+  // properties; a larger event takes further blocks from the heap. Kept
+  // under glibc's 1 KiB large-request bound, with the rest of the job.
+  static constexpr size_t kArenaBlockBytes = 640;
+  alignas(16) char arena_block_[kArenaBlockBytes];
+  google::protobuf::Arena arena_;
+
+ public:
+  v1::Event& event;
   EventKind kind = EventKind::kClientConnect;
   // Encoded size of the event, for queue accounting.
   size_t bytes = 0;

@@ -7,6 +7,8 @@
 #include <utility>
 #include <vector>
 
+#include "tests/test_events.h"
+
 namespace webhookgw {
 namespace {
 
@@ -137,6 +139,31 @@ TEST(FinishedJobsTest, TheInnermostCollectorCollects) {
   outer.Flush();
   ASSERT_EQ(owner->calls.size(), 2u);
   EXPECT_EQ(owner->calls[1], std::vector<uint64_t>{2});
+}
+
+TEST(JobTest, HoldsACopyOfTheEventOnItsOwnArena) {
+  const v1::Event original =
+      testing::Publish(42, "a-client-id-of-some-length", "sensors/building-7/floor-3/temp",
+                       std::string(64, 'x'));
+  auto job = std::make_shared<Job>();
+  job->event.CopyFrom(original);
+  ASSERT_NE(job->event.GetArena(), nullptr);
+  EXPECT_EQ(job->event.SerializeAsString(), original.SerializeAsString());
+  // A publish like the adapter's fits the job's first block: the arena takes
+  // nothing more from the heap.
+  EXPECT_LE(job->event.GetArena()->SpaceAllocated(), 640u)
+      << "used " << job->event.GetArena()->SpaceUsed();
+}
+
+TEST(JobTest, AnEventLargerThanTheFirstBlockStillCopies) {
+  v1::Event original = testing::Publish(1, "c", "t", std::string(100000, 'p'));
+  for (int i = 0; i < 50; ++i) {
+    auto* p = original.mutable_message_publish();
+    p->set_topic(p->topic() + "/level");
+  }
+  auto job = std::make_shared<Job>();
+  job->event.CopyFrom(original);
+  EXPECT_EQ(job->event.SerializeAsString(), original.SerializeAsString());
 }
 
 }  // namespace

@@ -282,15 +282,22 @@ void Endpoint::Start() {
   thread_ = std::thread([this] { Loop(); });
 }
 
-void Endpoint::Enqueue(std::shared_ptr<Job> job) {
-  metrics_->queued.fetch_add(1, std::memory_order_relaxed);
+void Endpoint::Enqueue(std::vector<std::shared_ptr<Job>>* jobs) {
+  metrics_->queued.fetch_add(static_cast<int64_t>(jobs->size()), std::memory_order_relaxed);
   bool wake;
   {
     absl::MutexLock lock(&inbox_mu_);
-    inbox_.push_back(std::move(job));
+    if (inbox_.empty()) {
+      // The caller gets the loop's emptied vector back, capacity and all.
+      inbox_.swap(*jobs);
+    } else {
+      inbox_.insert(inbox_.end(), std::make_move_iterator(jobs->begin()),
+                    std::make_move_iterator(jobs->end()));
+    }
     wake = !wake_pending_;
     wake_pending_ = true;
   }
+  jobs->clear();
   if (wake && wake_fd_ >= 0) {
     uint64_t one = 1;
     (void)!write(wake_fd_, &one, sizeof one);
@@ -317,6 +324,9 @@ void Endpoint::Stop(absl::Time deadline) {
 void Endpoint::Loop() {
   std::array<epoll_event, 64> events;
   std::vector<std::unique_ptr<Connection>> closed;
+  // Jobs finished during a round are reported to their streams together,
+  // before the loop waits again: one lock and one ack per stream and round.
+  FinishedJobs finished;
   while (true) {
     absl::Time now = absl::Now();
     TakeInbox(now);
@@ -339,6 +349,7 @@ void Endpoint::Loop() {
           std::clamp<int64_t>(absl::ToInt64Milliseconds(absl::Ceil(wake - now, absl::Milliseconds(1))),
                               0, 60000));
     }
+    finished.Flush();
     int n = epoll_wait(epoll_fd_, events.data(), events.size(), timeout_ms);
     for (int i = 0; i < n; ++i) {
       if (events[i].data.ptr == nullptr) {

@@ -76,9 +76,10 @@ class Endpoint {
   // Starts the endpoint's thread.
   void Start();
 
-  // Queues `job` on its client's lane; never blocks on the network. The job
-  // is released once delivered or dead-lettered.
-  void Enqueue(std::shared_ptr<Job> job);
+  // Queues each of `jobs` on its client's lane, in order, and leaves `jobs`
+  // empty; never blocks on the network. A job is released once delivered or
+  // dead-lettered.
+  void Enqueue(std::vector<std::shared_ptr<Job>>* jobs);
 
   // Lets the endpoint finish what is queued until `deadline`, then stops
   // it. Jobs still queued are left unreleased, so their streams never ack

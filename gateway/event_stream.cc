@@ -17,6 +17,13 @@ namespace {
 constexpr char kComponent[] = "stream";
 constexpr uint32_t kProtocolVersion = 1;
 
+google::protobuf::ArenaOptions ReadArenaOptions(char* block, size_t size) {
+  google::protobuf::ArenaOptions options;
+  options.initial_block = block;
+  options.initial_block_size = size;
+  return options;
+}
+
 // The bearer token of a call's "authorization" metadata, or "" when there is
 // none or it is not a bearer token.
 std::string_view BearerToken(const grpc::CallbackServerContext& context) {
@@ -130,7 +137,12 @@ EventStream* EventStream::Start(Gateway* gateway, grpc::CallbackServerContext* c
 }
 
 EventStream::EventStream(Gateway* gateway, grpc::CallbackServerContext* context)
-    : gateway_(gateway), peer_(context->peer()), opened_(absl::Now()) {
+    : gateway_(gateway),
+      peer_(context->peer()),
+      opened_(absl::Now()),
+      read_block_(new char[kReadBlockBytes]),
+      read_arena_(ReadArenaOptions(read_block_.get(), kReadBlockBytes)),
+      request_(google::protobuf::Arena::CreateMessage<v1::StreamRequest>(&read_arena_)) {
   // gRPC spreads connection ages by +-10%; streams spread theirs over the
   // upper 10% so that an adapter's streams do not all reconnect at once.
   const absl::Duration age = gateway_->settings().max_connection_age;
@@ -192,13 +204,13 @@ void EventStream::OnReadDone(bool ok) {
 
 bool EventStream::HandleRequest() {
   if (!hello_seen_) {
-    if (!request_.has_hello()) {
+    if (!request_->has_hello()) {
       absl::MutexLock lock(&mu_);
       error_ = grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
                             "the first message of a stream must be a hello");
       return false;
     }
-    const v1::StreamHello& hello = request_.hello();
+    const v1::StreamHello& hello = request_->hello();
     if (hello.protocol_version() != kProtocolVersion) {
       absl::MutexLock lock(&mu_);
       error_ = grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
@@ -214,10 +226,10 @@ bool EventStream::HandleRequest() {
             " stream_index=", hello.stream_index(), " adapter=", LogQuote(hello.adapter()));
     return true;
   }
-  if (request_.has_batch()) return HandleBatch(request_.mutable_batch());
+  if (request_->has_batch()) return HandleBatch(request_->mutable_batch());
   absl::MutexLock lock(&mu_);
   error_ = grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                        request_.has_hello() ? "hello sent twice" : "empty request");
+                        request_->has_hello() ? "hello sent twice" : "empty request");
   return false;
 }
 
@@ -265,13 +277,20 @@ bool EventStream::HandleBatch(v1::EventBatch* batch) {
       continue;
     }
     auto job = std::make_shared<Job>();
-    job->event.Swap(event);
+    // A copy onto the job's arena (a swap between arenas copies too); the
+    // batch's memory is reused by the next read.
+    job->event.CopyFrom(*event);
     job->kind = kind;
     job->bytes = bytes;
     job->stream_seq = seq;
     job->owner = shared_from_this();
-    if (gateway_->Dispatch(job) == 0) finished_now.push_back(seq);
+    jobs_.push_back(std::move(job));
   }
+  gateway_->Dispatch(jobs_, &routed_);
+  for (size_t i = 0; i < jobs_.size(); ++i) {
+    if (routed_[i] == 0) finished_now.push_back(jobs_[i]->stream_seq);
+  }
+  jobs_.clear();
   {
     absl::MutexLock lock(&mu_);
     dispatching_ = false;
@@ -288,12 +307,16 @@ void EventStream::MarkFinishedLocked(uint64_t seq) {
   }
 }
 
-void EventStream::JobFinished(const Job& job) {
+void EventStream::JobsFinished(const FinishedJob* jobs, size_t count) {
+  int64_t bytes = 0;
   {
     absl::MutexLock lock(&mu_);
-    MarkFinishedLocked(job.stream_seq);
+    for (size_t i = 0; i < count; ++i) {
+      MarkFinishedLocked(jobs[i].stream_seq);
+      bytes += static_cast<int64_t>(jobs[i].bytes);
+    }
   }
-  gateway_->budget().Release(1, static_cast<int64_t>(job.bytes));
+  gateway_->budget().Release(static_cast<int64_t>(count), bytes);
   Pump();
 }
 
@@ -312,7 +335,11 @@ void EventStream::ReadMore() {
     if (finish_called_) return;
     starting_read_ = true;
   }
-  StartRead(&request_);
+  // The previous request is handled (its events copied into jobs): its
+  // memory goes back to the arena for this read.
+  read_arena_.Reset();
+  request_ = google::protobuf::Arena::CreateMessage<v1::StreamRequest>(&read_arena_);
+  StartRead(request_);
   {
     absl::MutexLock lock(&mu_);
     starting_read_ = false;

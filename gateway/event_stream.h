@@ -6,12 +6,14 @@
 #include <deque>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
 #include "gateway/gateway.h"
 #include "gateway/job.h"
+#include "google/protobuf/arena.h"
 #include "webhookgw/v1/gateway.grpc.pb.h"
 
 namespace webhookgw {
@@ -46,7 +48,7 @@ class EventStream : public grpc::ServerBidiReactor<v1::StreamRequest, v1::Stream
   void OnWriteDone(bool ok) override;
   void OnCancel() override;
   void OnDone() override;
-  void JobFinished(const Job& job) override;
+  void JobsFinished(const FinishedJob* jobs, size_t count) override;
 
  private:
   EventStream(Gateway* gateway, grpc::CallbackServerContext* context);
@@ -70,9 +72,20 @@ class EventStream : public grpc::ServerBidiReactor<v1::StreamRequest, v1::Stream
   const absl::Time opened_;
   absl::Time retire_at_ = absl::InfiniteFuture();  // GoAway due (max_connection_age)
 
-  v1::StreamRequest request_;  // touched only by the read in progress
+  // Each read is parsed onto read_arena_, whose first block (read_block_)
+  // is kept across reads, and the arena is reset before the next read: the
+  // messages of a batch then cost no allocation each (only string contents
+  // longer than the small-string buffer do). Touched only by the read in
+  // progress, as are the members below up to mu_.
+  static constexpr size_t kReadBlockBytes = 64 << 10;
+  std::unique_ptr<char[]> read_block_;
+  google::protobuf::Arena read_arena_;
+  v1::StreamRequest* request_;
   bool hello_seen_ = false;    // idem
   std::string node_;           // idem
+  // The jobs of the batch being dispatched and their routes; idem.
+  std::vector<std::shared_ptr<Job>> jobs_;
+  std::vector<int> routed_;
 
   absl::Mutex mu_;
   v1::StreamResponse response_ ABSL_GUARDED_BY(mu_);

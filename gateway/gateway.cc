@@ -181,20 +181,35 @@ absl::Status Gateway::Reload(const Config& config) {
   return absl::OkStatus();
 }
 
-int Gateway::Dispatch(const std::shared_ptr<Job>& job) {
+void Gateway::Dispatch(const std::vector<std::shared_ptr<Job>>& jobs, std::vector<int>* routed) {
   thread_local std::vector<uint32_t> targets;
-  const int kind = static_cast<int>(job->kind);
-  metrics_.received[kind].fetch_add(1, std::memory_order_relaxed);
+  // Per endpoint, the jobs of this call it must deliver.
+  thread_local std::vector<std::vector<std::shared_ptr<Job>>> queues;
+  routed->assign(jobs.size(), 0);
+  int64_t events = 0;
+  int64_t bytes = 0;
   absl::ReaderMutexLock lock(&routes_mu_);
-  routes_->router.Match(job->kind, TopicOf(job->event), &targets);
-  if (targets.empty()) {
-    metrics_.filtered[kind].fetch_add(1, std::memory_order_relaxed);
-    return 0;
+  queues.resize(routes_->endpoints.size());
+  for (size_t i = 0; i < jobs.size(); ++i) {
+    Job& job = *jobs[i];
+    const int kind = static_cast<int>(job.kind);
+    metrics_.received[kind].fetch_add(1, std::memory_order_relaxed);
+    routes_->router.Match(job.kind, TopicOf(job.event), &targets);
+    if (targets.empty()) {
+      metrics_.filtered[kind].fetch_add(1, std::memory_order_relaxed);
+      continue;
+    }
+    job.remaining.store(static_cast<int>(targets.size()), std::memory_order_relaxed);
+    for (uint32_t target : targets) queues[target].push_back(jobs[i]);
+    (*routed)[i] = static_cast<int>(targets.size());
+    ++events;
+    bytes += static_cast<int64_t>(job.bytes);
   }
-  job->remaining.store(static_cast<int>(targets.size()), std::memory_order_relaxed);
-  budget_.Add(1, static_cast<int64_t>(job->bytes));
-  for (uint32_t target : targets) routes_->endpoints[target]->Enqueue(job);
-  return static_cast<int>(targets.size());
+  // Counted before any endpoint sees a job, so a release never comes first.
+  if (events > 0) budget_.Add(events, bytes);
+  for (size_t e = 0; e < queues.size(); ++e) {
+    if (!queues[e].empty()) routes_->endpoints[e]->Enqueue(&queues[e]);
+  }
 }
 
 void Gateway::RejectEvent(const v1::Event& event, std::string_view reason) {

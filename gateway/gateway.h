@@ -55,10 +55,12 @@ class Gateway {
   // configuration untouched.
   absl::Status Reload(const Config& config);
 
-  // Routes one decoded, validated job. Returns the number of endpoints it
-  // was queued on; 0 means no webhook wants it (it is then finished already
-  // and the caller must not wait for it).
-  int Dispatch(const std::shared_ptr<Job>& job);
+  // Routes decoded, validated jobs (a stream's batch) and queues each on
+  // the endpoints whose filters match; each endpoint's queue is taken once
+  // per call. (*routed)[i] is set to the number of endpoints jobs[i] went
+  // to; 0 means no webhook wants it (it is then finished already and the
+  // caller must not wait for it).
+  void Dispatch(const std::vector<std::shared_ptr<Job>>& jobs, std::vector<int>* routed);
 
   // Records an event that cannot be delivered at all (no kind, oversized),
   // so that it is counted and kept rather than lost.

@@ -207,7 +207,8 @@ def figures(s):
         f['offered'] = e['accepted'] / e['emit_seconds'] if e['emit_seconds'] else None
         f['ack_ms_p50'] = e['ack_latency_ms_p50']
         f['ack_ms_p99'] = e['ack_latency_ms_p99']
-        handled = g.get('filtered', 0) if s['name'].startswith('ingest') else g.get('delivered', 0)
+        filtered_all = s['name'].split('.')[0] in ('ingest', 'before_ingest')
+        handled = g.get('filtered', 0) if filtered_all else g.get('delivered', 0)
         f['lost'] = e['accepted'] - handled
     if s['kind'] == 'mqtt':
         fl = s['flood']
@@ -324,10 +325,20 @@ def summarize(args):
     for b in rate_bases:
         row('1 request/event, fixed', b, offered=float(b[4:]))
     row('ingest only (filtered)', 'ingest', offered='max')
+    batched_vs_before, batched_vs_before_runs = ratio('batched', 'before_batched')
+    ingest_vs_before, ingest_vs_before_runs = ratio('ingest', 'before_ingest')
     if 'before_max' in groups:
         row('before: 1 request/event', 'before_max', offered='max',
             ratio_text='now ' + fmt(max_vs_before) + ' x')
-        row('before: fixed', 'before_rate10000', offered=10000.0)
+    if 'before_batched' in groups:
+        row('before: batched', 'before_batched', offered='max',
+            ratio_text='now ' + fmt(batched_vs_before) + ' x')
+    if 'before_ingest' in groups:
+        row('before: ingest only', 'before_ingest', offered='max',
+            ratio_text='now ' + fmt(ingest_vs_before) + ' x')
+    for b in sorted((b for b in groups if b.startswith('before_rate')),
+                    key=lambda b: int(b[len('before_rate'):])):
+        row('before: fixed', b, offered=float(b[len('before_rate'):]))
     row('mosquitto alone', 'mqtt_alone', offered='max', ratio_text='1')
     row('mosquitto + plugin + gw', 'mqtt_plugin', offered='max',
         ratio_text=fmt(mqtt_ratio) + ' x alone')
@@ -406,6 +417,12 @@ def summarize(args):
     if max_vs_before_runs:
         lines.append('per-run ratios: max now/before %s' % ', '.join(
             fmt(v) for v in max_vs_before_runs))
+    if batched_vs_before_runs:
+        lines.append('per-run ratios: batched now/before %s' % ', '.join(
+            fmt(v) for v in batched_vs_before_runs))
+    if ingest_vs_before_runs:
+        lines.append('per-run ratios: ingest now/before %s' % ', '.join(
+            fmt(v) for v in ingest_vs_before_runs))
     lines.append('us/ev = CPU microseconds per request or event (= CPU s per million); gen = '
                  'wrk or eventgen; mosquitto CPU us/msg: %s alone, %s with plugin, %s filtered' % (
                      fmt(med('mqtt_alone', 'broker_cpu_us_per_event')),
@@ -429,6 +446,10 @@ def summarize(args):
                    'batched_vs_ceiling': batched_vs_ceiling,
                    'batched_vs_ceiling_runs': batched_vs_ceiling_runs,
                    'max_vs_before': max_vs_before, 'max_vs_before_runs': max_vs_before_runs,
+                   'batched_vs_before': batched_vs_before,
+                   'batched_vs_before_runs': batched_vs_before_runs,
+                   'ingest_vs_before': ingest_vs_before,
+                   'ingest_vs_before_runs': ingest_vs_before_runs,
                    'mqtt_plugin_ingest_vs_alone': mqtt_ingest_ratio,
                    'mqtt_plugin_ingest_vs_alone_runs': mqtt_ingest_ratio_runs,
                    'mqtt_plugin_vs_alone': mqtt_ratio, 'mqtt_plugin_vs_alone_runs': mqtt_ratio_runs,

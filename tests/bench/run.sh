@@ -11,22 +11,25 @@
 #               per 100 events
 #   mosquitto   MQTT publish ingest of mosquitto alone and with the plugin
 #               streaming to a gateway that delivers to nginx
-#   before      with --baseline DIR: max and rate 10000 once more per run
-#               with DIR's webhook-gateway (another commit's build), for
-#               before/after ratios measured side by side
+#   before      with --baseline DIR: max, batched, ingest and rate 10000
+#               (or the steps --steps names) once more per run with DIR's
+#               webhook-gateway (another commit's build; the generator is
+#               this build's), for before/after ratios measured side by side
 # then prints one table, writes the raw figures as JSON and plots latency
 # against offered rate. Figures of one run share the machine's noise, so
 # compare ratios; each step is repeated --runs times and the median quoted.
 #
 #   tests/bench/run.sh [--smoke] [--build-dir DIR] [--runs N] [--out DIR]
-#                      [--profile] [--baseline BUILD_DIR]
+#                      [--profile] [--baseline BUILD_DIR] [--steps LIST]
 #
 # --build-dir uses an existing build (else a Release tree in build-bench/ is
 # configured and built); --smoke runs every step for ~2 s with small counts
 # (the ctest test, so the script cannot rot); --out is where results go
 # (default tests/bench/results; a temp dir with --smoke); --profile then runs
 # the gateway under perf and callgrind at max rate (--runs 0 --profile: only
-# that).
+# that); --steps runs only the listed steps (comma-separated: ceiling, max,
+# ingest, batched, rate5000 ... rate50000, mqtt, outage), e.g. `--baseline
+# OLD --steps max,rate10000` for quick before/after pairs.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -39,6 +42,7 @@ runs=3
 out=""
 profile=0
 baseline=""
+steps=all
 while (($#)); do
   case $1 in
     --smoke) smoke=1 ;;
@@ -47,6 +51,7 @@ while (($#)); do
     --out) out=$2; shift ;;
     --profile) profile=1 ;;
     --baseline) baseline=$(cd "$2" && pwd); shift ;;
+    --steps) steps=$2; shift ;;
     -h | --help) awk 'NR > 1 && !/^#/ {exit} NR > 1 {print substr($0, 3)}' "$0"; exit 0 ;;
     *) echo "run.sh: unknown argument $1" >&2; exit 2 ;;
   esac
@@ -74,6 +79,9 @@ else
   outage_seconds=60
 fi
 payload_bytes=64  # the gateway's publish body is then ~300 bytes, as wrk's
+
+# wanted STEP: whether --steps asks for STEP.
+wanted() { [[ $steps == all || ,$steps, == *,$1,* ]]; }
 
 for tool in nginx wrk mosquitto cc curl; do
   command -v "$tool" >/dev/null || [[ -x /usr/sbin/$tool ]] || {
@@ -395,22 +403,35 @@ outage_step() {
 echo "bench: build $build, $runs run(s), results in $out" >&2
 for ((r = 1; r <= runs; r++)); do
   echo "run $r/$runs" >&2
-  ceiling_step "ceiling.$r"
-  gen_step "max.$r" deliver --rate 0 --count "$max_count"
-  gen_step "ingest.$r" ingest --rate 0 --count "$ingest_count"
-  gen_step "batched.$r" batched --rate 0 --count "$max_count"
+  wanted ceiling && ceiling_step "ceiling.$r"
+  wanted max && gen_step "max.$r" deliver --rate 0 --count "$max_count"
+  wanted ingest && gen_step "ingest.$r" ingest --rate 0 --count "$ingest_count"
+  wanted batched && gen_step "batched.$r" batched --rate 0 --count "$max_count"
   if [[ -n $baseline ]]; then
-    step_gateway_bin=$baseline_bin gen_step "before_max.$r" deliver --rate 0 --count "$max_count"
-    step_gateway_bin=$baseline_bin gen_step "before_rate10000.$r" deliver --rate 10000 \
-      --duration "$rate_seconds" --linger-ms 1
+    wanted max && step_gateway_bin=$baseline_bin \
+      gen_step "before_max.$r" deliver --rate 0 --count "$max_count"
+    # A baseline from before batched delivery existed refuses its config.
+    wanted batched && "$baseline_bin" --check-config "$work/batched.conf" >/dev/null 2>&1 &&
+      step_gateway_bin=$baseline_bin gen_step "before_batched.$r" batched --rate 0 --count "$max_count"
+    wanted ingest && step_gateway_bin=$baseline_bin \
+      gen_step "before_ingest.$r" ingest --rate 0 --count "$ingest_count"
+    # All rates by default; with --steps, the rates it names.
+    for rate in "${rates[@]}"; do
+      [[ $steps == all && $rate != 10000 ]] && continue
+      wanted "rate$rate" || continue
+      step_gateway_bin=$baseline_bin \
+        gen_step "before_rate$rate.$r" deliver --rate "$rate" --duration "$rate_seconds" --linger-ms 1
+    done
   fi
   for rate in "${rates[@]}"; do
+    wanted "rate$rate" || continue
     # A short linger so that the adapter's batching does not dominate the
     # latency being measured (the default is 5 ms).
     gen_step "rate$rate.$r" deliver --rate "$rate" --duration "$rate_seconds" --linger-ms 1
   done
   # mosquitto's runs are short and the noisiest: interleave a few per run.
   for ((k = 1; k <= mqtt_reps; k++)); do
+    wanted mqtt || break
     mqtt_step "mqtt_alone.$r$k" alone
     mqtt_step "mqtt_plugin.$r$k" plugin
     mqtt_step "mqtt_plugin_ingest.$r$k" plugin_ingest
@@ -419,7 +440,7 @@ for ((r = 1; r <= runs; r++)); do
 done
 
 # Once per bench: the outage is long and its figure is memory, not speed.
-((runs == 0)) || outage_step "outage.1" "$outage_seconds"
+if ((runs > 0)) && wanted outage; then outage_step "outage.1" "$outage_seconds"; fi
 
 stamp=$(date -u +%Y%m%dT%H%M%SZ)
 json=$out/bench-$stamp.json

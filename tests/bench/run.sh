@@ -234,6 +234,7 @@ write_config batched '{ event = "on_message_publish" }' \
   'batch { max_events = 100, max_bytes = 1048576, linger = 2ms }'
 
 gw_pid=""
+gw_count=0
 gw_grpc=""
 gw_admin=""
 # start_gateway CONFIG_NAME [WRAPPER...]: starts a fresh gateway (fresh
@@ -244,7 +245,12 @@ start_gateway() {
   : >"$log"
   # log_level warn hides the started line; ask for info on stderr only here.
   sed 's/log_level = warn/log_level = info/' "$conf" >"$conf.run"
-  "$@" "${step_gateway_bin:-$gateway_bin}" --config "$conf.run" 2>"$log" &
+  # Each gateway runs in a directory of its own, so that what one parks in
+  # its spool (the outage step) is not recovered by the next.
+  gw_count=$((gw_count + 1))
+  local dir=$work/gateway.$gw_count
+  mkdir -p "$dir"
+  (cd "$dir" && exec "$@" "${step_gateway_bin:-$gateway_bin}" --config "$conf.run" 2>"$log") &
   gw_pid=$!
   pids+=("$gw_pid")
   local _

@@ -100,7 +100,12 @@ struct StreamResult {
 inline StreamResult SendOne(const std::string& target,
                             const std::shared_ptr<grpc::ChannelCredentials>& credentials,
                             const std::string& token) {
-  auto channel = grpc::CreateChannel(target, credentials);
+  // A connection of its own: gRPC would otherwise share the connection of
+  // an earlier channel to the same target, which a test may just have had
+  // the gateway close (oversized metadata) and which then fails this call.
+  grpc::ChannelArguments args;
+  args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+  auto channel = grpc::CreateCustomChannel(target, credentials, args);
   auto stub = v1::EventGateway::NewStub(channel);
   grpc::ClientContext context;
   context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));

@@ -607,11 +607,10 @@ absl::Status BindWebhook(const Value& v, absl::string_view path, WebhookConfig* 
       st = BindEvents(mv, p, out);
       has_events = true;
     } else {
-      return UnknownKey(
-          m, path,
-          {"name", "url", "headers", "body", "pool_size", "cancel_timeout", "request_timeout",
-           "connect_timeout", "idle_timeout", "retry", "batch", "park", "tls", "signing",
-           "events"});
+      return UnknownKey(m, path,
+                        {"name", "url", "headers", "body", "pool_size", "cancel_timeout",
+                         "request_timeout", "connect_timeout", "idle_timeout", "retry", "batch",
+                         "park", "tls", "signing", "events"});
     }
     if (!st.ok()) return st;
   }

@@ -351,7 +351,8 @@ TEST(ConfigErrorTest, BadDurationsAndSizes) {
             "gw.conf:3: webhook.park.after: expected a duration from 10ms to 1h, got \"1ms\"");
   EXPECT_EQ(ErrorOf(Hook("park { max_events = -1 }")),
             "gw.conf:3: webhook.park.max_events: expected a non-negative integer, got -1");
-  EXPECT_EQ(ErrorOf(Hook("park { later = 1s }")), "gw.conf:3: webhook.park.later: unknown key; did you mean after?");
+  EXPECT_EQ(ErrorOf(Hook("park { later = 1s }")),
+            "gw.conf:3: webhook.park.later: unknown key; did you mean after?");
   EXPECT_EQ(ErrorOf(Hook("retry { initial_backoff = 5s, max_backoff = 1s }")),
             "gw.conf:3: webhook.retry: max_backoff is shorter than initial_backoff");
 }

@@ -333,8 +333,8 @@ void Endpoint::Loop() {
     absl::Time wake = CheckTimers(now);
     if (parking() && now >= next_park_scan_) {
       ParkOverdue(now);
-      next_park_scan_ = now + std::clamp(config_.park.after / 4, absl::Milliseconds(10),
-                                         absl::Milliseconds(250));
+      next_park_scan_ =
+          now + std::clamp(config_.park.after / 4, absl::Milliseconds(10), absl::Milliseconds(250));
     }
     TidySpool();
     if (loop_stopping_ && (now >= loop_deadline_ || lanes_.empty())) break;
@@ -367,8 +367,8 @@ void Endpoint::Loop() {
   graveyard_.clear();
   TidySpool();
   if (parked_ > 0) {
-    WGW_LOG(kWarn, kComponent, "parked events left undelivered", "webhook=",
-            LogQuote(config_.name), " events=", parked_, " spool=", LogQuote(spool_.path()),
+    WGW_LOG(kWarn, kComponent, "parked events left undelivered", "webhook=", LogQuote(config_.name),
+            " events=", parked_, " spool=", LogQuote(spool_.path()),
             " note=", LogQuote("a gateway started with the same spool_dir delivers them"));
   }
   spool_.Close(/*remove=*/parked_ == 0);
@@ -937,8 +937,8 @@ void Endpoint::ParkOverdue(absl::Time now) {
       lane->parked = before;
     }
     metrics_->spool_errors.fetch_add(1, std::memory_order_relaxed);
-    WGW_LOG(kError, kComponent, "spool write failed; events stay held", "webhook=",
-            LogQuote(config_.name), " error=", LogQuote(std::string(st.message())));
+    WGW_LOG(kError, kComponent, "spool write failed; events stay held",
+            "webhook=", LogQuote(config_.name), " error=", LogQuote(std::string(st.message())));
     return;
   }
   int64_t n = 0;

@@ -144,9 +144,8 @@ absl::StatusOr<std::unique_ptr<Gateway::Routes>> Gateway::BuildRoutes(
   if (!router.ok()) return router.status();
   auto routes = std::make_unique<Routes>(Routes{*std::move(router), {}});
   for (const WebhookConfig& webhook : webhooks) {
-    absl::StatusOr<std::unique_ptr<Endpoint>> endpoint =
-        Endpoint::Create(webhook, settings_.outbound, settings_.spool_dir, &dead_letters_,
-                         MetricsFor(webhook.name));
+    absl::StatusOr<std::unique_ptr<Endpoint>> endpoint = Endpoint::Create(
+        webhook, settings_.outbound, settings_.spool_dir, &dead_letters_, MetricsFor(webhook.name));
     if (!endpoint.ok()) return endpoint.status();
     routes->endpoints.push_back(*std::move(endpoint));
   }

@@ -172,16 +172,16 @@ int Main(int argc, char** argv) {
   size_t finished = 0;
   if (!done.empty()) {
     auto kept = std::remove_if(events.begin(), events.end(), [&](const v1::Event& e) {
-      return done.contains(
-          absl::StrCat(e.node(), "-", e.incarnation(), "-", e.sequence()));
+      return done.contains(absl::StrCat(e.node(), "-", e.incarnation(), "-", e.sequence()));
     });
     finished = static_cast<size_t>(events.end() - kept);
     events.erase(kept, events.end());
   }
-  std::printf("read %llu records: %zu events to replay, %llu repeated ids skipped, "
-              "%zu marked done skipped\n",
-              static_cast<unsigned long long>(records), events.size(),
-              static_cast<unsigned long long>(repeated), finished);
+  std::printf(
+      "read %llu records: %zu events to replay, %llu repeated ids skipped, "
+      "%zu marked done skipped\n",
+      static_cast<unsigned long long>(records), events.size(),
+      static_cast<unsigned long long>(repeated), finished);
   if (events.empty()) return 0;
 
   auto channel = grpc::CreateChannel(flags.target, grpc::InsecureChannelCredentials());

@@ -32,11 +32,11 @@ constexpr int64_t kCompactMinBytes = 64 << 20;
 
 absl::Status MakeDirectory(const std::string& path) {
   // Each level in turn, so that a fresh spool directory needs no setup.
-  for (size_t slash = path.find('/', 1); ; slash = path.find('/', slash + 1)) {
+  for (size_t slash = path.find('/', 1);; slash = path.find('/', slash + 1)) {
     std::string level = path.substr(0, slash);
     if (mkdir(level.c_str(), 0750) != 0 && errno != EEXIST) {
-      return absl::UnavailableError(absl::StrCat("spool directory ", level, ": ",
-                                                 std::strerror(errno)));
+      return absl::UnavailableError(
+          absl::StrCat("spool directory ", level, ": ", std::strerror(errno)));
     }
     if (slash == std::string::npos) return absl::OkStatus();
   }
@@ -47,8 +47,8 @@ absl::Status WriteAll(int fd, const std::string& path, const char* data, size_t 
     ssize_t n = write(fd, data, size);
     if (n < 0) {
       if (errno == EINTR) continue;
-      return absl::DataLossError(absl::StrCat("spool file ", path, ": write: ",
-                                              std::strerror(errno)));
+      return absl::DataLossError(
+          absl::StrCat("spool file ", path, ": write: ", std::strerror(errno)));
     }
     data += n;
     size -= static_cast<size_t>(n);
@@ -179,8 +179,8 @@ absl::Status Spool::Open() {
   if (!enabled()) return absl::OkStatus();
   if (absl::Status st = MakeDirectory(dir_); !st.ok()) return st;
   static int instance = 0;
-  path_ = absl::StrCat(dir_, "/", absl::Dec(absl::ToUnixMillis(absl::Now()), absl::kZeroPad16),
-                       "-", getpid(), "-", instance++, ".jsonl");
+  path_ = absl::StrCat(dir_, "/", absl::Dec(absl::ToUnixMillis(absl::Now()), absl::kZeroPad16), "-",
+                       getpid(), "-", instance++, ".jsonl");
   fd_ = open(path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0640);
   if (fd_ < 0) {
     return absl::UnavailableError(absl::StrCat("spool file ", path_, ": ", std::strerror(errno)));
@@ -214,8 +214,8 @@ absl::Status Spool::Flush(bool sync) {
   }
   absl::Status st = WriteAll(fd_, path_, buffer_.data(), buffer_.size());
   if (st.ok() && sync && fdatasync(fd_) != 0) {
-    st = absl::DataLossError(absl::StrCat("spool file ", path_, ": fdatasync: ",
-                                          std::strerror(errno)));
+    st = absl::DataLossError(
+        absl::StrCat("spool file ", path_, ": fdatasync: ", std::strerror(errno)));
   }
   if (st.ok()) {
     file_bytes_ += static_cast<int64_t>(buffer_.size());
@@ -265,8 +265,8 @@ absl::Status Spool::Compact(const std::vector<const v1::Event*>& live) {
   }
   absl::Status st = WriteAll(fd, next, text.data(), text.size());
   if (st.ok() && fdatasync(fd) != 0) {
-    st = absl::DataLossError(absl::StrCat("spool file ", next, ": fdatasync: ",
-                                          std::strerror(errno)));
+    st = absl::DataLossError(
+        absl::StrCat("spool file ", next, ": fdatasync: ", std::strerror(errno)));
   }
   if (st.ok() && rename(next.c_str(), path_.c_str()) != 0) {
     st = absl::UnavailableError(

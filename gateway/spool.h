@@ -74,8 +74,8 @@ class Spool {
 
  private:
   const std::string webhook_;
-  const std::string dir_;      // <spool dir>/<webhook, escaped>
-  std::string path_;           // this process's file
+  const std::string dir_;  // <spool dir>/<webhook, escaped>
+  std::string path_;       // this process's file
   int fd_ = -1;
   std::string buffer_;
   int64_t file_bytes_ = 0;

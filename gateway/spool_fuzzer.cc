@@ -3,8 +3,8 @@
 // agree: every line is an event, a done record or a skipped line, and an
 // event comes back at most once per parked record.
 #include <fcntl.h>
-#include <sys/stat.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>

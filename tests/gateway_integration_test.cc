@@ -6,9 +6,9 @@
 
 #include <algorithm>
 #include <map>
-#include <set>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -357,9 +357,11 @@ TEST(GatewayIntegrationTest, BatchesCarryTheSameBodiesInClientOrder) {
     return failures_left-- > 0 ? 503 : 204;
   });
   std::string text = absl::StrCat(R"(webhooks = [
-  { name = "single", url = ")", single.url(), R"(", pool_size = 2,
+  { name = "single", url = ")",
+                                  single.url(), R"(", pool_size = 2,
     events = [ { event = "on_message_publish" } ] },
-  { name = "batched", url = ")", batched.url(), R"(", pool_size = 2,
+  { name = "batched", url = ")",
+                                  batched.url(), R"(", pool_size = 2,
     retry { initial_backoff = 10ms, max_backoff = 20ms },
     batch { max_events = 25, linger = 20ms },
     events = [ { event = "on_message_publish" } ] }
@@ -474,11 +476,11 @@ gateway { admin_listen = "", dead_letter_path = "", spool_dir = "" }
 // half-closes, and returns how the gateway ended the stream.
 grpc::Status StreamEndingOf(const std::vector<v1::StreamRequest>& requests) {
   HttpSink sink;
-  absl::StatusOr<Config> config =
-      ParseConfig(absl::StrCat("webhook { url = \"", sink.url(),
-                               "\", events = [ {event = on_message_publish} ] }\n",
-                               "gateway { admin_listen = \"\", dead_letter_path = \"\", spool_dir = \"\" }\n"),
-                  "refusal.conf");
+  absl::StatusOr<Config> config = ParseConfig(
+      absl::StrCat("webhook { url = \"", sink.url(),
+                   "\", events = [ {event = on_message_publish} ] }\n",
+                   "gateway { admin_listen = \"\", dead_letter_path = \"\", spool_dir = \"\" }\n"),
+      "refusal.conf");
   EXPECT_TRUE(config.ok()) << config.status();
   RunningGateway gateway(*config);
   auto channel = grpc::CreateChannel(gateway.target(), grpc::InsecureChannelCredentials());
@@ -522,9 +524,10 @@ TEST(GatewayIntegrationTest, ReloadSwitchesFiltersForNewEventsOnly) {
   HttpSink sink;
   auto config_for = [&](const std::string& topic) {
     return ParseConfig(
-        absl::StrCat("webhook { url = \"", sink.url(), "\"\n",
-                     "events = [ { event = on_message_publish, topic = \"", topic, "\" } ] }\n",
-                     "gateway { admin_listen = \"\", dead_letter_path = \"\", spool_dir = \"\" }\n"),
+        absl::StrCat(
+            "webhook { url = \"", sink.url(), "\"\n",
+            "events = [ { event = on_message_publish, topic = \"", topic, "\" } ] }\n",
+            "gateway { admin_listen = \"\", dead_letter_path = \"\", spool_dir = \"\" }\n"),
         "reload.conf");
   };
   absl::StatusOr<Config> before = config_for("old/#");
@@ -561,10 +564,11 @@ TEST(GatewayIntegrationTest, FullQueueStopsReadingInsteadOfDropping) {
     std::this_thread::sleep_for(std::chrono::milliseconds(2));
     return 200;
   });
-  std::string text = absl::StrCat("webhook { url = \"", slow.url(), "\", pool_size = 2\n",
-                                  "events = [ { event = on_message_publish } ] }\n",
-                                  "gateway { admin_listen = \"\", dead_letter_path = \"\", spool_dir = \"\",\n",
-                                  "          max_queue_events = 20 }\n");
+  std::string text =
+      absl::StrCat("webhook { url = \"", slow.url(), "\", pool_size = 2\n",
+                   "events = [ { event = on_message_publish } ] }\n",
+                   "gateway { admin_listen = \"\", dead_letter_path = \"\", spool_dir = \"\",\n",
+                   "          max_queue_events = 20 }\n");
   absl::StatusOr<Config> config = ParseConfig(text, "budget.conf");
   ASSERT_TRUE(config.ok()) << config.status();
   RunningGateway gateway(*config);
@@ -589,7 +593,6 @@ TEST(GatewayIntegrationTest, FullQueueStopsReadingInsteadOfDropping) {
   EXPECT_LE(peak.load(), 30) << "queue bound 20 plus one batch of 10";
 }
 
-
 // A webhook whose endpoint refuses connections parks what it holds, so the
 // stream is acked although that endpoint delivered nothing; a gateway
 // started later on the same spool directory delivers the parked events, in
@@ -606,7 +609,8 @@ TEST(GatewayIntegrationTest, AStalledWebhookParksAndALaterGatewayDeliversTheSpoo
     closed_port = gone.port();
   }
   auto config_for = [&](const std::string& down_url) {
-    std::string text = absl::StrReplaceAll(R"(
+    std::string text =
+        absl::StrReplaceAll(R"(
 webhooks = [
   { name = "up", url = "URL_UP", events = [ { event = "on_message_publish" } ] }
   {
@@ -620,9 +624,7 @@ webhooks = [
 ]
 gateway { admin_listen = "", dead_letter_path = "", spool_dir = "SPOOL" }
 )",
-                                           {{"URL_UP", up.url()},
-                                            {"URL_DOWN", down_url},
-                                            {"SPOOL", spool}});
+                            {{"URL_UP", up.url()}, {"URL_DOWN", down_url}, {"SPOOL", spool}});
     absl::StatusOr<Config> config = ParseConfig(text, "park.conf");
     EXPECT_TRUE(config.ok()) << config.status();
     return *config;

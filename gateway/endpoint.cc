@@ -238,13 +238,7 @@ int64_t Endpoint::Recover() {
     job->event = std::move(event);
     job->remaining.store(1, std::memory_order_relaxed);
     spool_.Park(job->event);
-    std::string_view id = ClientIdOf(job->event);
-    auto [it, added] = lanes_.try_emplace(std::string(id));
-    Lane& lane = it->second;
-    if (added) {
-      lane.key = it->first;
-      MakeReady(&lane, /*front=*/false, now);
-    }
+    Lane& lane = LaneFor(ClientIdOf(job->event), now);
     lane.jobs.push_back(Held{std::move(job), now});
     // Nothing else is on the lanes yet, so these stay a prefix.
     ++lane.parked;
@@ -385,19 +379,20 @@ void Endpoint::TakeInbox(absl::Time now) {
   // Work on an idle endpoint: the time to make progress starts now.
   if (lanes_.empty() && !taken_.empty()) last_progress_ = now;
   for (std::shared_ptr<Job>& job : taken_) {
-    std::string_view id = ClientIdOf(job->event);
-    auto it = lanes_.find(absl::string_view(id.data(), id.size()));
-    if (it == lanes_.end()) {
-      it = lanes_.try_emplace(std::string(id)).first;
-      it->second.key = it->first;
-      it->second.jobs.push_back(Held{std::move(job), now});
-      MakeReady(&it->second, /*front=*/false, now);
-    } else {
-      // The lane is ready, in flight or waiting; it reaches this job in turn.
-      it->second.jobs.push_back(Held{std::move(job), now});
-    }
+    LaneFor(ClientIdOf(job->event), now).jobs.push_back(Held{std::move(job), now});
   }
   taken_.clear();
+}
+
+Endpoint::Lane& Endpoint::LaneFor(std::string_view client_id, absl::Time now) {
+  auto it = lanes_.find(absl::string_view(client_id.data(), client_id.size()));
+  // An existing lane is ready, in flight or waiting; it reaches new jobs in
+  // turn. A new one joins the back of the ready queue.
+  if (it != lanes_.end()) return it->second;
+  it = lanes_.try_emplace(std::string(client_id)).first;
+  it->second.key = it->first;
+  MakeReady(&it->second, /*front=*/false, now);
+  return it->second;
 }
 
 void Endpoint::MakeReady(Lane* lane, bool front, absl::Time now) {
@@ -846,7 +841,7 @@ void Endpoint::Finish(std::unique_ptr<Request> request, const Attempt& attempt, 
             absl::ToDoubleSeconds(now - EventTime(held.job->event)));
         metrics_->queued.fetch_sub(1, std::memory_order_relaxed);
         metrics_->delivered.fetch_add(1, std::memory_order_relaxed);
-        Settle(lane, held);
+        Settle(lane, held, now);
       }
       lane->attempts = 0;
       lane->failed = false;
@@ -862,11 +857,11 @@ void Endpoint::Finish(std::unique_ptr<Request> request, const Attempt& attempt, 
       std::string reason =
           lane->attempts >= config_.retry.max_attempts ? "attempts exhausted" : "max age exceeded";
       if (!attempt.error.empty()) absl::StrAppend(&reason, " (", attempt.error, ")");
-      GiveUp(lane, part.count, reason, attempt.status);
+      GiveUp(lane, part.count, reason, attempt.status, now);
     } else {
       GiveUp(lane, part.count,
              attempt.refused ? attempt.error : absl::StrCat("status ", attempt.status),
-             attempt.status);
+             attempt.status, now);
     }
     if (lane->jobs.empty()) {
       lanes_.erase(lanes_.find(lane->key));
@@ -876,7 +871,8 @@ void Endpoint::Finish(std::unique_ptr<Request> request, const Attempt& attempt, 
   }
 }
 
-void Endpoint::GiveUp(Lane* lane, int count, const std::string& reason, int last_status) {
+void Endpoint::GiveUp(Lane* lane, int count, const std::string& reason, int last_status,
+                      absl::Time now) {
   for (int i = 0; i < count; ++i) {
     Held& held = lane->jobs.front();
     const Job* job = held.job.get();
@@ -891,14 +887,14 @@ void Endpoint::GiveUp(Lane* lane, int count, const std::string& reason, int last
       WGW_LOG(kError, kComponent, "dead letter not written",
               "error=", LogQuote(std::string(written.message())));
     }
-    Settle(lane, held);
+    Settle(lane, held, now);
   }
   lane->attempts = 0;
   lane->failed = false;
 }
 
-void Endpoint::Settle(Lane* lane, Held& held) {
-  last_progress_ = absl::Now();
+void Endpoint::Settle(Lane* lane, Held& held, absl::Time now) {
+  last_progress_ = now;
   if (lane->parked > 0) {
     // Its stream let go of it when it was parked; the spool learns it is
     // finished.

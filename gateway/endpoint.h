@@ -6,6 +6,7 @@
 #include <optional>
 #include <queue>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -147,11 +148,13 @@ class Endpoint {
   // Records the outcome of one attempt on every event of the request.
   void Finish(std::unique_ptr<Request> request, const Attempt& attempt, absl::Time now);
   // Dead-letters the `count` front jobs of `lane`.
-  void GiveUp(Lane* lane, int count, const std::string& reason, int last_status);
+  void GiveUp(Lane* lane, int count, const std::string& reason, int last_status, absl::Time now);
   void MakeReady(Lane* lane, bool front, absl::Time now);
+  // The lane of `client_id`, created (and made ready) if there is none.
+  Lane& LaneFor(std::string_view client_id, absl::Time now);
   // The front event of `lane` is finished here: released to its stream,
   // or marked done in the spool if it was parked.
-  void Settle(Lane* lane, Held& held);
+  void Settle(Lane* lane, Held& held, absl::Time now);
   // Parks the events that have waited longer than park.after.
   void ParkOverdue(absl::Time now);
   // Writes buffered spool records, and starts the file over or compacts

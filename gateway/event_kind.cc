@@ -2,6 +2,8 @@
 
 #include <array>
 
+#include "absl/strings/str_cat.h"
+
 namespace webhookgw {
 namespace {
 
@@ -126,6 +128,10 @@ std::string_view ClientIdOf(const v1::Event& event) {
       break;
   }
   return {};
+}
+
+std::string EventId(const v1::Event& event) {
+  return absl::StrCat(event.node(), "-", event.incarnation(), "-", event.sequence());
 }
 
 }  // namespace webhookgw

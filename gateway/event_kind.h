@@ -2,6 +2,7 @@
 #define WEBHOOKGW_GATEWAY_EVENT_KIND_H_
 
 #include <optional>
+#include <string>
 #include <string_view>
 
 #include "webhookgw/v1/gateway.pb.h"
@@ -37,6 +38,10 @@ std::optional<EventKind> EventKindFromName(std::string_view name);
 
 // The kind of a decoded event; nullopt when no kind is set (bad input).
 std::optional<EventKind> KindOf(const v1::Event& event);
+
+// The id receivers see (webhook-id header, dead-letter and spool records):
+// "<node>-<incarnation>-<sequence>".
+std::string EventId(const v1::Event& event);
 
 // Whether a rule for this kind may carry a topic filter: the message events
 // (matched against the message topic) and the (un)subscribe events (matched

@@ -33,10 +33,6 @@ std::string PeerAddress(const std::string& peer) {
 }
 }  // namespace
 
-std::string EventId(const v1::Event& event) {
-  return absl::StrCat(event.node(), "-", event.incarnation(), "-", event.sequence());
-}
-
 std::string ValidateEvent(const v1::Event& event, int64_t max_event_bytes, EventKind* kind,
                           size_t* bytes) {
   std::optional<EventKind> k = KindOf(event);

@@ -103,10 +103,6 @@ struct Job {
   }
 };
 
-// The id receivers see (webhook-id header, dead-letter records):
-// "<node>-<incarnation>-<sequence>".
-std::string EventId(const v1::Event& event);
-
 }  // namespace webhookgw
 
 #endif  // WEBHOOKGW_GATEWAY_JOB_H_

@@ -20,6 +20,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "gateway/event_kind.h"
 #include "nlohmann/json.hpp"
 #include "webhookgw/v1/gateway.grpc.pb.h"
 #include "webhookgw/v1/gateway.pb.h"
@@ -142,7 +143,7 @@ void ReadFile(const std::string& path, const Flags& flags, absl::flat_hash_set<s
         !event.ParseFromString(bytes)) {
       Fail(absl::StrCat(where, ": event: not a base64 webhookgw.v1.Event"));
     }
-    std::string id = absl::StrCat(event.node(), "-", event.incarnation(), "-", event.sequence());
+    std::string id = EventId(event);
     if (!ids->insert(id).second) {
       ++*repeated;
       continue;
@@ -171,9 +172,8 @@ int Main(int argc, char** argv) {
   }
   size_t finished = 0;
   if (!done.empty()) {
-    auto kept = std::remove_if(events.begin(), events.end(), [&](const v1::Event& e) {
-      return done.contains(absl::StrCat(e.node(), "-", e.incarnation(), "-", e.sequence()));
-    });
+    auto kept = std::remove_if(events.begin(), events.end(),
+                               [&](const v1::Event& e) { return done.contains(EventId(e)); });
     finished = static_cast<size_t>(events.end() - kept);
     events.erase(kept, events.end());
   }

@@ -42,18 +42,46 @@ absl::Status MakeDirectory(const std::string& path) {
   }
 }
 
-absl::Status WriteAll(int fd, const std::string& path, const char* data, size_t size) {
+// Writes all of `data`, and with `sync` waits until it is on the disk.
+absl::Status WriteAll(int fd, const std::string& path, const std::string& data, bool sync) {
+  const char* p = data.data();
+  size_t size = data.size();
   while (size > 0) {
-    ssize_t n = write(fd, data, size);
+    ssize_t n = write(fd, p, size);
     if (n < 0) {
       if (errno == EINTR) continue;
       return absl::DataLossError(
           absl::StrCat("spool file ", path, ": write: ", std::strerror(errno)));
     }
-    data += n;
+    p += n;
     size -= static_cast<size_t>(n);
   }
+  if (sync && fdatasync(fd) != 0) {
+    return absl::DataLossError(
+        absl::StrCat("spool file ", path, ": fdatasync: ", std::strerror(errno)));
+  }
   return absl::OkStatus();
+}
+
+// Creates (or empties) `path` for appending and locks it, so that no other
+// process takes it for a file left behind. Returns the descriptor.
+absl::StatusOr<int> CreateLocked(const std::string& path) {
+  int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0640);
+  if (fd < 0) {
+    return absl::UnavailableError(absl::StrCat("spool file ", path, ": ", std::strerror(errno)));
+  }
+  if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    absl::Status st =
+        absl::UnavailableError(absl::StrCat("spool file ", path, ": lock: ", std::strerror(errno)));
+    close(fd);
+    return st;
+  }
+  return fd;
+}
+
+// A parked event's record: a dead-letter record, so webhook-replay reads it.
+void AppendParked(const v1::Event& event, const std::string& webhook, std::string* out) {
+  AppendDeadLetterRecord(event, DeadLetter{webhook, "parked", 0, 0}, out);
 }
 
 // Makes a file created or renamed in `dir` survive a power cut.
@@ -181,14 +209,9 @@ absl::Status Spool::Open() {
   static int instance = 0;
   path_ = absl::StrCat(dir_, "/", absl::Dec(absl::ToUnixMillis(absl::Now()), absl::kZeroPad16), "-",
                        getpid(), "-", instance++, ".jsonl");
-  fd_ = open(path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0640);
-  if (fd_ < 0) {
-    return absl::UnavailableError(absl::StrCat("spool file ", path_, ": ", std::strerror(errno)));
-  }
-  if (flock(fd_, LOCK_EX | LOCK_NB) != 0) {
-    return absl::UnavailableError(
-        absl::StrCat("spool file ", path_, ": lock: ", std::strerror(errno)));
-  }
+  absl::StatusOr<int> fd = CreateLocked(path_);
+  if (!fd.ok()) return fd.status();
+  fd_ = *fd;
   SyncDirectory(dir_);
   file_bytes_ = 0;
   parked_records_ = 0;
@@ -196,7 +219,7 @@ absl::Status Spool::Open() {
 }
 
 void Spool::Park(const v1::Event& event) {
-  AppendDeadLetterRecord(event, DeadLetter{webhook_, "parked", 0, 0}, &buffer_);
+  AppendParked(event, webhook_, &buffer_);
   ++parked_records_;
 }
 
@@ -212,11 +235,7 @@ absl::Status Spool::Flush(bool sync) {
     buffer_.clear();
     return absl::FailedPreconditionError(absl::StrCat("spool ", dir_, ": not open"));
   }
-  absl::Status st = WriteAll(fd_, path_, buffer_.data(), buffer_.size());
-  if (st.ok() && sync && fdatasync(fd_) != 0) {
-    st = absl::DataLossError(
-        absl::StrCat("spool file ", path_, ": fdatasync: ", std::strerror(errno)));
-  }
+  absl::Status st = WriteAll(fd_, path_, buffer_, sync);
   if (st.ok()) {
     file_bytes_ += static_cast<int64_t>(buffer_.size());
   } else {
@@ -247,27 +266,14 @@ bool Spool::WantsCompaction(int64_t live) const {
 absl::Status Spool::Compact(const std::vector<const v1::Event*>& live) {
   if (absl::Status st = Flush(); !st.ok()) return st;
   std::string next = path_ + ".new";
-  int fd = open(next.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0640);
-  if (fd < 0) {
-    return absl::UnavailableError(absl::StrCat("spool file ", next, ": ", std::strerror(errno)));
-  }
   // Locked from the start, so that no starting gateway takes it for a
   // leftover, neither now nor once it has the old file's name.
-  if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
-    absl::Status st =
-        absl::UnavailableError(absl::StrCat("spool file ", next, ": lock: ", std::strerror(errno)));
-    close(fd);
-    return st;
-  }
+  absl::StatusOr<int> created = CreateLocked(next);
+  if (!created.ok()) return created.status();
+  const int fd = *created;
   std::string text;
-  for (const v1::Event* event : live) {
-    AppendDeadLetterRecord(*event, DeadLetter{webhook_, "parked", 0, 0}, &text);
-  }
-  absl::Status st = WriteAll(fd, next, text.data(), text.size());
-  if (st.ok() && fdatasync(fd) != 0) {
-    st = absl::DataLossError(
-        absl::StrCat("spool file ", next, ": fdatasync: ", std::strerror(errno)));
-  }
+  for (const v1::Event* event : live) AppendParked(*event, webhook_, &text);
+  absl::Status st = WriteAll(fd, next, text, /*sync=*/true);
   if (st.ok() && rename(next.c_str(), path_.c_str()) != 0) {
     st = absl::UnavailableError(
         absl::StrCat("spool file ", next, ": rename: ", std::strerror(errno)));

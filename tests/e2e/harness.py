@@ -26,6 +26,27 @@ PAYLOAD_RE = re.compile(r"^c=c(\d+) n=(\d+)")
 STARTED_RE = re.compile(r"msg=started .*grpc_listen=\S+:(\d+) .*admin_listen=\S+:(\d+)")
 
 
+def stop_processes(procs):
+    """Kills those of `procs` still running and waits up to 10 s for each."""
+    for p in procs:
+        if p.poll() is None:
+            p.kill()
+    for p in procs:
+        try:
+            p.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            pass
+
+
+def read_eventgen_result(p, path, timeout):
+    """Waits for eventgen `p` and returns the last JSON line it wrote to `path`."""
+    p.wait(timeout=timeout)
+    with open(path) as f:
+        text = f.read()
+    assert text.strip(), "eventgen printed nothing (exit %s)" % p.returncode
+    return json.loads(text.strip().splitlines()[-1])
+
+
 def free_port():
     """A TCP port that was free a moment ago on 127.0.0.1."""
     with socket.socket() as s:
@@ -92,14 +113,7 @@ class Harness:
         return os.path.join(self.dir, name)
 
     def close(self):
-        for p in self.procs:
-            if p.poll() is None:
-                p.kill()
-        for p in self.procs:
-            try:
-                p.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                pass
+        stop_processes(self.procs)
         for p in self.procs:
             for f in (p.stdout, p.stderr):
                 if f is not None:
@@ -168,11 +182,7 @@ class Harness:
         return p
 
     def eventgen_result(self, p, tag="eventgen", timeout=600):
-        p.wait(timeout=timeout)
-        with open(self.path("%s.json" % tag)) as f:
-            text = f.read()
-        assert text.strip(), "eventgen printed nothing (exit %s)" % p.returncode
-        return json.loads(text.strip().splitlines()[-1])
+        return read_eventgen_result(p, self.path("%s.json" % tag), timeout)
 
     def run_eventgen(self, target, *flags, tag="eventgen", timeout=600):
         return self.eventgen_result(self.start_eventgen(target, *flags, tag=tag), tag, timeout)

@@ -6,7 +6,6 @@ are read from inside the gateway's host, and the adapter's log lines are
 stamped with the time they arrived so that detection times can be measured.
 """
 
-import json
 import os
 import re
 import shutil
@@ -95,11 +94,7 @@ class Scenario:
         return p, netns.LineLog(p.stderr, self.path("%s.err" % tag))
 
     def eventgen_result(self, p, tag="eventgen", timeout=300):
-        p.wait(timeout=timeout)
-        with open(self.path("%s.json" % tag)) as f:
-            text = f.read()
-        assert text.strip(), "eventgen printed nothing (exit %s)" % p.returncode
-        return json.loads(text.strip().splitlines()[-1])
+        return harness.read_eventgen_result(p, self.path("%s.json" % tag), timeout)
 
 
 def gateway_config(webhooks, extra="", dead_letter=""):

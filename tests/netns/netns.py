@@ -24,8 +24,12 @@ import re
 import select
 import socket
 import subprocess
+import sys
 import threading
 import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "e2e"))
+import harness  # noqa: E402
 
 CLONE_NEWNET = 0x40000000
 SUBNET = "10.213.0"
@@ -212,14 +216,7 @@ class Net:
         if self._closed:
             return
         self._closed = True
-        for p in self.procs:
-            if p.poll() is None:
-                p.kill()
-        for p in self.procs:
-            try:
-                p.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                pass
+        harness.stop_processes(self.procs)
         _cleanup_prefix(self.prefix)
 
 

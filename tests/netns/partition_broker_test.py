@@ -21,7 +21,6 @@ sink), accepted must equal delivered, and nothing accepted is missing.
 
 usage: partition_broker_test.py WEBHOOK_GATEWAY PLUGIN_SO WEBHOOK_SINK
 """
-import re
 import subprocess
 import time
 

@@ -66,23 +66,44 @@ def ids(path, node):
     return out
 
 
-def within_bound(s, out1, out2):
-    dead_path = s.path("dead1.jsonl")
-    gw = s.start_gateway("gw", config(
-        s, "initial_backoff = 200ms, max_backoff = 2s, max_attempts = 1000, max_age = 5m",
-        dead_path), tag="gw1")
-    count, rate = 40000, 1000
+def start_phase(s, e1_retry, dead_path, phase, count, rate):
+    """A gateway and an eventgen (node b<phase>) for one phase."""
+    gw = s.start_gateway("gw", config(s, e1_retry, dead_path), tag="gw%d" % phase)
     gen, _ = s.start_eventgen("broker", ["gw"], "--count", str(count), "--rate", str(rate),
-                              "--kinds", "publish", "--clients", str(CLIENTS), "--node", "b1",
-                              tag="eventgen1")
-    harness.wait_for(lambda: len(harness.read_sink(out1)) >= 5000, 60, what="5,000 at ep1")
-    m0 = s.metrics("gw")
+                              "--kinds", "publish", "--clients", str(CLIENTS),
+                              "--node", "b%d" % phase, tag="eventgen%d" % phase)
+    return gw, gen
+
+
+def cut_ep1(s, out1, warm, counter, what):
+    """Cuts ep1 once it has `warm` requests; returns when, and how long the
+    gateway's `counter` took to rise after the cut."""
+    harness.wait_for(lambda: len(harness.read_sink(out1)) >= warm, 60,
+                     what="{:,} at ep1".format(warm))
+    before = s.metrics("gw")[counter]
     t_cut = time.monotonic()
     s.net["ep1"].partition()
-    harness.wait_for(lambda: s.metrics("gw")['webhookgw_retries_total{webhook="e1"}'] >
-                     m0['webhookgw_retries_total{webhook="e1"}'], 30, interval=0.05,
-                     what="retries towards the cut endpoint")
-    detection = time.monotonic() - t_cut
+    harness.wait_for(lambda: s.metrics("gw")[counter] > before, 30, interval=0.05, what=what)
+    return t_cut, time.monotonic() - t_cut
+
+
+def finish_phase(s, gen, phase):
+    """eventgen's result, once the gateway holds nothing more."""
+    r = s.eventgen_result(gen, tag="eventgen%d" % phase, timeout=300)
+    harness.wait_for(lambda: s.metrics("gw")["webhookgw_queue_events"] == 0, 60,
+                     what="the gateway to finish")
+    time.sleep(0.5)
+    return r
+
+
+def within_bound(s, out1, out2):
+    dead_path = s.path("dead1.jsonl")
+    count, rate = 40000, 1000
+    gw, gen = start_phase(
+        s, "initial_backoff = 200ms, max_backoff = 2s, max_attempts = 1000, max_age = 5m",
+        dead_path, 1, count, rate)
+    t_cut, detection = cut_ep1(s, out1, 5000, 'webhookgw_retries_total{webhook="e1"}',
+                               "retries towards the cut endpoint")
     time.sleep(3)
     m1 = s.metrics("gw")
     time.sleep(15)
@@ -104,10 +125,7 @@ def within_bound(s, out1, out2):
                                       m2['webhookgw_webhook_queue_events{webhook="e1"}'], parked),
           flush=True)
 
-    r = s.eventgen_result(gen, tag="eventgen1", timeout=300)
-    harness.wait_for(lambda: s.metrics("gw")["webhookgw_queue_events"] == 0, 60,
-                     what="the gateway to finish")
-    time.sleep(0.5)
+    r = finish_phase(s, gen, 1)
     t1 = harness.Tally(harness.read_sink(out1), count, CLIENTS)
     t2 = harness.Tally(harness.read_sink(out2), count, CLIENTS)
     open(out1, "w").close()  # the second phase starts from empty files
@@ -134,28 +152,16 @@ def within_bound(s, out1, out2):
 
 def past_bound(s, out1, out2):
     dead_path = s.path("dead2.jsonl")
-    s.start_gateway("gw", config(
-        s, "initial_backoff = 100ms, max_backoff = 500ms, max_attempts = 3, max_age = 5s",
-        dead_path), tag="gw2")
     count, rate = 20000, 1000
-    gen, _ = s.start_eventgen("broker", ["gw"], "--count", str(count), "--rate", str(rate),
-                              "--kinds", "publish", "--clients", str(CLIENTS), "--node", "b2",
-                              tag="eventgen2")
-    harness.wait_for(lambda: len(harness.read_sink(out1)) >= 3000, 60, what="3,000 at ep1")
-    m0 = s.metrics("gw")
-    t_cut = time.monotonic()
-    s.net["ep1"].partition()
-    harness.wait_for(lambda: s.metrics("gw")['webhookgw_deliveries_total{webhook="e1",'
-                                             'outcome="dead_lettered"}'] >
-                     m0['webhookgw_deliveries_total{webhook="e1",outcome="dead_lettered"}'], 30,
-                     interval=0.05, what="the first dead letter")
-    detection = time.monotonic() - t_cut
+    _, gen = start_phase(
+        s, "initial_backoff = 100ms, max_backoff = 500ms, max_attempts = 3, max_age = 5s",
+        dead_path, 2, count, rate)
+    _, detection = cut_ep1(s, out1, 3000,
+                           'webhookgw_deliveries_total{webhook="e1",outcome="dead_lettered"}',
+                           "the first dead letter")
     time.sleep(max(0.0, 10 - detection))
     s.net["ep1"].heal()
-    r = s.eventgen_result(gen, tag="eventgen2", timeout=300)
-    harness.wait_for(lambda: s.metrics("gw")["webhookgw_queue_events"] == 0, 60,
-                     what="the gateway to finish")
-    time.sleep(0.5)
+    r = finish_phase(s, gen, 2)
 
     got1, got2 = ids(out1, "b2"), ids(out2, "b2")
     incarnation = got2[0].rsplit("-", 1)[0]
